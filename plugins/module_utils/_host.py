@@ -1,0 +1,712 @@
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What this host can do for KVM: pure parsers and thin readers, shared by kvm_host_info and kvm_nested_param.
+
+Every file the readers look at is joined onto the module-level ``ROOT`` (see ``host_path``), so tests can point the
+whole module at a fake tree. ``probe_kvm_device`` (the ioctl probe of /dev/kvm) is looked up at call time, so tests
+can replace it as well.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import re
+import stat
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not Linux
+    fcntl = None
+
+try:
+    import libvirt
+except ImportError:  # reported by read_libvirt, not a failure
+    libvirt = None
+
+try:
+    from lxml import etree
+except ImportError:  # reported by read_libvirt, not a failure
+    etree = None
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import libvirtError
+
+# The one root every reader joins its paths onto. Tests set it to a fake tree under tmp_path.
+ROOT = '/'
+
+DEV_KVM = '/dev/kvm'
+MODPROBE_DIR = '/etc/modprobe.d'
+# Directories modprobe reads configuration from; only MODPROBE_DIR is ever written (by kvm_nested_param).
+MODPROBE_DIRS = ('/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/usr/lib/modprobe.d',
+                 '/lib/modprobe.d')
+
+# <linux/kvm.h>: KVMIO is 0xAE; _IO(type, nr) is (type << 8) | nr (no direction, no size).
+KVMIO = 0xAE
+KVM_GET_API_VERSION = (KVMIO << 8) | 0x00
+KVM_CREATE_VM = (KVMIO << 8) | 0x01
+
+VENDOR_IDS = {
+    'GenuineIntel': 'intel',
+    'AuthenticAMD': 'amd',
+    'HygonGenuine': 'amd',  # Hygon Dhyana: an AMD Zen licensee, uses kvm_amd
+}
+# vendor -> (cpuinfo flag of hardware virtualization, its second-level paging flag, KVM vendor module)
+VENDOR_VIRT = {
+    'intel': ('vmx', 'ept', 'kvm_intel'),
+    'amd': ('svm', 'npt', 'kvm_amd'),
+}
+VIRT_FLAG_VENDOR = {'vmx': 'intel', 'svm': 'amd'}
+
+# Case-insensitive substrings of DMI sys_vendor / product_name that only virtual machines report.
+VM_DMI_MARKERS = (
+    'qemu', 'kvm', 'bochs', 'vmware', 'virtualbox', 'innotek', 'xen', 'parallels', 'bhyve',
+    'openstack', 'amazon ec2', 'google compute engine', 'virtual machine', 'cloud hypervisor', 'firecracker',
+)
+
+QEMU_USER_CANDIDATES = ('libvirt-qemu', 'qemu')  # Debian/Ubuntu, then RHEL/Fedora/SUSE/Arch
+
+
+def host_path(path):
+    """``path`` (absolute, as on a real host) below the current ``ROOT``."""
+    return os.path.join(ROOT, path.lstrip('/'))
+
+
+def read_text(path, default=None):
+    """Contents of ``path`` (below ROOT), or ``default`` when it cannot be read."""
+    try:
+        with open(host_path(path), 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace')
+    except OSError:
+        return default
+
+
+def _first_line(path):
+    text = read_text(path)
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# /proc/cpuinfo
+
+class CpuInfo(object):
+    """The facts of /proc/cpuinfo that matter for KVM."""
+
+    def __init__(self, vendor_id=None, model_name=None, flags=(), vmx_flags=()):
+        self.vendor_id = vendor_id
+        self.model_name = model_name
+        self.flags = frozenset(flags)
+        # Since Linux 5.9 VMX sub-features (ept, ...) are also listed on their own "vmx flags" line.
+        self.vmx_flags = frozenset(vmx_flags)
+
+    @property
+    def vendor(self):
+        """intel, amd or unknown."""
+        return VENDOR_IDS.get(self.vendor_id or '', 'unknown')
+
+    @property
+    def virt_flag(self):
+        """vmx, svm or None: the hardware virtualization this CPU offers to KVM."""
+        for flag in ('vmx', 'svm'):
+            if flag in self.flags:
+                return flag
+        return None
+
+    @property
+    def hardware_virtualization(self):
+        return self.virt_flag is not None
+
+    @property
+    def virt_vendor(self):
+        """The vendor whose KVM module fits this CPU (by its virtualization flag), or None."""
+        return VIRT_FLAG_VENDOR.get(self.virt_flag)
+
+    @property
+    def ept(self):
+        return 'vmx' in self.flags and ('ept' in self.flags or 'ept' in self.vmx_flags)
+
+    @property
+    def npt(self):
+        return 'svm' in self.flags and 'npt' in self.flags
+
+    @property
+    def hypervisor(self):
+        """The CPUID 'hypervisor present' bit: set by every mainstream hypervisor for its guests."""
+        return 'hypervisor' in self.flags
+
+
+def parse_cpuinfo(text):
+    """Parse /proc/cpuinfo (x86). Flags are the union over all processors (they normally agree)."""
+    vendor_id = None
+    model_name = None
+    flags = set()
+    vmx_flags = set()
+    for line in (text or '').splitlines():
+        key, sep, value = line.partition(':')
+        if not sep:
+            continue
+        key = key.strip()
+        value = value.strip()
+        if key == 'vendor_id' and vendor_id is None:
+            vendor_id = value
+        elif key == 'model name' and model_name is None:
+            model_name = value
+        elif key == 'flags':
+            flags.update(value.split())
+        elif key == 'vmx flags':
+            vmx_flags.update(value.split())
+    return CpuInfo(vendor_id, model_name, flags, vmx_flags)
+
+
+def read_cpuinfo():
+    return parse_cpuinfo(read_text('/proc/cpuinfo', ''))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kernel modules and their parameters
+
+def normalize_module_name(name):
+    """modprobe treats - and _ alike in module names; the kernel reports _."""
+    return name.replace('-', '_')
+
+
+def parse_bool_param(value):
+    """A bool module parameter as the kernel shows it (Y/N, or 1/0 for int-typed ones) -> True/False/None."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if value in ('y', '1', 'yes', 'on', 'true'):
+        return True
+    if value in ('n', '0', 'no', 'off', 'false'):
+        return False
+    return None
+
+
+def read_module_param(module, param):
+    """Raw text of /sys/module/<module>/parameters/<param>, or None (module not loaded / no such parameter)."""
+    return _first_line('/sys/module/%s/parameters/%s' % (normalize_module_name(module), param))
+
+
+def read_nested(module):
+    """Runtime value of <module>'s nested parameter as a bool, or None when it is not readable."""
+    return parse_bool_param(read_module_param(module, 'nested'))
+
+
+def parse_proc_modules(text):
+    """Names of the loadable modules listed in /proc/modules."""
+    names = []
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if fields:
+            names.append(fields[0])
+    return names
+
+
+def module_state(name):
+    """'loaded' (a loadable module, present), 'builtin' (compiled into the kernel) or 'absent'.
+
+    A module that is in /sys/module is built in when it is neither in /proc/modules nor has an ``initstate`` file
+    (only loadable modules have one).
+    """
+    name = normalize_module_name(name)
+    if not os.path.isdir(host_path('/sys/module/%s' % name)):
+        return 'absent'
+    if name in parse_proc_modules(read_text('/proc/modules', '')):
+        return 'loaded'
+    if os.path.exists(host_path('/sys/module/%s/initstate' % name)):
+        return 'loaded'
+    return 'builtin'
+
+
+def kvm_modules():
+    """KVM modules in the kernel: [{'name': 'kvm_intel', 'builtin': False}, ...], sorted by name."""
+    names = set(n for n in parse_proc_modules(read_text('/proc/modules', '')) if n.startswith('kvm'))
+    try:
+        names.update(n for n in os.listdir(host_path('/sys/module')) if n.startswith('kvm'))
+    except OSError:
+        pass
+    return [dict(name=name, builtin=module_state(name) == 'builtin') for name in sorted(names)]
+
+
+_MODPROBE_OPTIONS = re.compile(r'^\s*options\s+(\S+)\s+(.*)$')
+
+
+def parse_modprobe_nested(text, module):
+    """Values of ``nested=`` that ``options <module> ...`` lines in a modprobe.d file set: [(lineno, raw, bool)]."""
+    found = []
+    module = normalize_module_name(module)
+    for lineno, line in enumerate((text or '').splitlines(), 1):
+        line = line.split('#', 1)[0]
+        match = _MODPROBE_OPTIONS.match(line)
+        if not match or normalize_module_name(match.group(1)) != module:
+            continue
+        for option in match.group(2).split():
+            key, sep, value = option.partition('=')
+            if sep and key == 'nested':
+                found.append((lineno, value, parse_bool_param(value)))
+    return found
+
+
+def modprobe_nested_settings(module, exclude=None):
+    """Every ``nested=`` setting for ``module`` in modprobe's configuration directories.
+
+    Returns [{'file': '/etc/modprobe.d/x.conf', 'line': 3, 'value': True}]; ``exclude`` is a path to skip
+    (the file kvm_nested_param owns).
+    """
+    found = []
+    for directory in MODPROBE_DIRS:
+        try:
+            entries = sorted(os.listdir(host_path(directory)))
+        except OSError:
+            continue
+        for entry in entries:
+            path = '%s/%s' % (directory, entry)
+            if not entry.endswith('.conf') or path == exclude:
+                continue
+            for lineno, raw, value in parse_modprobe_nested(read_text(path, ''), module):
+                found.append(dict(file=path, line=lineno, raw=raw, value=value))
+    return found
+
+
+def kernel_cmdline_nested(module):
+    """The value ``<module>.nested=`` has on the kernel command line (bool), or None when it is not set."""
+    value = None
+    module = normalize_module_name(module)
+    for word in (read_text('/proc/cmdline', '') or '').split():
+        key, sep, raw = word.partition('=')
+        mod, dot, param = key.rpartition('.')
+        if sep and dot and param == 'nested' and normalize_module_name(mod) == module:
+            value = parse_bool_param(raw)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DMI: is this host a virtual machine?
+
+def read_dmi():
+    return dict(sys_vendor=_first_line('/sys/class/dmi/id/sys_vendor'),
+                product_name=_first_line('/sys/class/dmi/id/product_name'))
+
+
+def dmi_says_virtual(dmi):
+    """True when DMI names a hypervisor vendor/product, False when it names something else, None without DMI."""
+    words = [v for v in (dmi.get('sys_vendor'), dmi.get('product_name')) if v]
+    if not words:
+        return None
+    text = ' '.join(words).lower()
+    return any(marker in text for marker in VM_DMI_MARKERS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# /dev/kvm: presence, usability, who may open it, who has it open
+
+def probe_kvm_device(path):
+    """Open ``path`` (a real /dev/kvm) and ask KVM for its API version and a VM. Returns (usable, api_version, error).
+
+    Tests replace this function: the ioctls need a real KVM device.
+    """
+    if fcntl is None:  # pragma: no cover
+        return False, None, 'no fcntl module on this platform'
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, 'O_CLOEXEC', 0))
+    except OSError as exc:
+        return False, None, 'open(%s): %s' % (path, os.strerror(exc.errno))
+    try:
+        try:
+            api = fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
+        except OSError as exc:
+            return False, None, 'KVM_GET_API_VERSION: %s' % os.strerror(exc.errno or errno.EINVAL)
+        try:
+            vm_fd = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
+        except OSError as exc:
+            return False, api, 'KVM_CREATE_VM: %s' % os.strerror(exc.errno or errno.EINVAL)
+        os.close(vm_fd)
+        return True, api, None
+    finally:
+        os.close(fd)
+
+
+def parse_passwd(text):
+    """/etc/passwd -> {name: (uid, gid)}."""
+    users = {}
+    for line in (text or '').splitlines():
+        fields = line.split(':')
+        if len(fields) >= 4 and not line.startswith('#'):
+            try:
+                users[fields[0]] = (int(fields[2]), int(fields[3]))
+            except ValueError:
+                continue
+    return users
+
+
+def parse_group(text):
+    """/etc/group -> {name: (gid, [members])}."""
+    groups = {}
+    for line in (text or '').splitlines():
+        fields = line.split(':')
+        if len(fields) >= 4 and not line.startswith('#'):
+            try:
+                groups[fields[0]] = (int(fields[2]), [m for m in fields[3].split(',') if m])
+            except ValueError:
+                continue
+    return groups
+
+
+def parse_qemu_conf(text):
+    """The ``user`` and ``group`` that /etc/libvirt/qemu.conf sets (None when commented out or absent)."""
+    settings = dict(user=None, group=None)
+    for line in (text or '').splitlines():
+        line = line.split('#', 1)[0].strip()
+        key, sep, value = line.partition('=')
+        key = key.strip()
+        if sep and key in settings:
+            settings[key] = value.strip().strip('"\'') or None
+    return settings
+
+
+def can_open_rw(mode, dev_uid, dev_gid, uid, gids):
+    """Would classic Unix permissions let (uid, gids) open a file of (mode, dev_uid, dev_gid) read-write?
+
+    Only the first matching class counts (owner, then group, then other), as in the kernel. ACLs are not looked at.
+    """
+    if uid == 0:
+        return True
+    if uid == dev_uid:
+        return mode & 0o600 == 0o600
+    if dev_gid in gids:
+        return mode & 0o060 == 0o060
+    return mode & 0o006 == 0o006
+
+
+def _resolve_id(value, table):
+    """'+N' (libvirt's numeric form) or a name looked up in ``table`` (name -> (id, ...)) -> id or None."""
+    if value is None:
+        return None
+    if value.startswith('+'):
+        try:
+            return int(value[1:])
+        except ValueError:
+            return None
+    entry = table.get(value)
+    return entry[0] if entry else None
+
+
+def qemu_user_access():
+    """Can the user QEMU runs as (per libvirt's qemu.conf) open /dev/kvm read-write?
+
+    Returns a dict: user, group, uid, can_open (bool, or None when it cannot be judged), hint (what to run when
+    it cannot), mode/owner/group of /dev/kvm.
+    """
+    passwd = parse_passwd(read_text('/etc/passwd', ''))
+    groups = parse_group(read_text('/etc/group', ''))
+    conf = parse_qemu_conf(read_text('/etc/libvirt/qemu.conf', ''))
+    user = conf['user']
+    if user is None:
+        user = next((name for name in QEMU_USER_CANDIDATES if name in passwd), QEMU_USER_CANDIDATES[0])
+    result = dict(user=user, group=conf['group'], uid=None, can_open=None, hint=None,
+                  device_mode=None, device_owner=None, device_group=None)
+    try:
+        st = os.stat(host_path(DEV_KVM))
+    except OSError:
+        result['hint'] = '%s does not exist: load the KVM module of this CPU (kvm_intel or kvm_amd)' % DEV_KVM
+        return result
+    names_by_uid = dict((ids[0], name) for name, ids in passwd.items())
+    names_by_gid = dict((ids[0], name) for name, ids in groups.items())
+    result.update(device_mode='%04o' % stat.S_IMODE(st.st_mode),
+                  device_owner=names_by_uid.get(st.st_uid, str(st.st_uid)),
+                  device_group=names_by_gid.get(st.st_gid, str(st.st_gid)))
+    uid = _resolve_id(user, passwd)
+    result['uid'] = uid
+    if uid is None:
+        result['hint'] = ('the QEMU user %s does not exist here (is libvirt installed?); set user in '
+                          '/etc/libvirt/qemu.conf' % user)
+        return result
+    primary = _resolve_id(conf['group'], groups)
+    if primary is None:
+        primary = next((ids[1] for ids in passwd.values() if ids[0] == uid), None)
+    gids = set([primary]) if primary is not None else set()
+    gids.update(gid for gid, members in groups.values() if user in members)
+    result['can_open'] = can_open_rw(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, uid, gids)
+    if not result['can_open']:
+        steps = ['chgrp kvm %s && chmod 0660 %s' % (DEV_KVM, DEV_KVM)]
+        kvm_group = groups.get('kvm')
+        if kvm_group is None or kvm_group[0] not in gids:
+            steps.append('usermod -aG kvm %s' % user)
+        result['hint'] = (
+            '%s is %s %s:%s, which the QEMU user %s cannot open; without udev it stays root-only and libvirtd '
+            're-probes QEMU on every define (over a minute each). Run: %s (what udev\'s rule does)'
+            % (DEV_KVM, result['device_mode'], result['device_owner'], result['device_group'], user,
+               ' && '.join(steps)))
+    return result
+
+
+def parse_qemu_guest_name(args):
+    """The guest name in a QEMU command line (a list of arguments): ``-name guest=NAME,...`` or ``-name NAME``."""
+    for index, arg in enumerate(args[:-1]):
+        if arg not in ('-name', '--name'):
+            continue
+        # QEMU option values escape a literal comma as ',,'.
+        parts = args[index + 1].replace(',,', '\0').split(',')
+        parts = [p.replace('\0', ',') for p in parts]
+        for part in parts:
+            if part.startswith('guest='):
+                return part[len('guest='):]
+        if parts and '=' not in parts[0]:
+            return parts[0]
+    return None
+
+
+def kvm_holders():
+    """Processes that hold /dev/kvm (or a KVM VM) open: [{'pid': 123, 'comm': 'qemu-system-x86', 'guest': 'l1'}].
+
+    ``guest`` is set for QEMU processes (from ``-name``). Processes we may not inspect are skipped.
+    """
+    holders = []
+    proc = host_path('/proc')
+    try:
+        pids = sorted(int(entry) for entry in os.listdir(proc) if entry.isdigit())
+    except OSError:
+        return holders
+    for pid in pids:
+        fd_dir = os.path.join(proc, str(pid), 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        holding = False
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            # /dev/kvm itself, or a VM made from it (QEMU keeps both; either pins the module)
+            if target == DEV_KVM or target.startswith(DEV_KVM + ' ') or target == 'anon_inode:kvm-vm':
+                holding = True
+                break
+        if not holding:
+            continue
+        comm = _first_line('/proc/%d/comm' % pid)
+        cmdline = [a for a in (read_text('/proc/%d/cmdline' % pid, '') or '').split('\0') if a]
+        guest = None
+        if (comm or '').startswith('qemu') or (cmdline and 'qemu' in os.path.basename(cmdline[0])):
+            guest = parse_qemu_guest_name(cmdline)
+        holders.append(dict(pid=pid, comm=comm, guest=guest))
+    return holders
+
+
+def describe_holders(holders):
+    """'pid 123 (qemu-system-x86, guest l1), pid 456 (foo)' for messages."""
+    items = []
+    for holder in holders:
+        what = holder.get('comm') or '?'
+        if holder.get('guest'):
+            what = '%s, guest %s' % (what, holder['guest'])
+        items.append('pid %s (%s)' % (holder['pid'], what))
+    return ', '.join(items)
+
+
+def read_dev_kvm():
+    """present, char_device, usable (KVM_CREATE_VM works), api_version, error."""
+    path = host_path(DEV_KVM)
+    result = dict(path=DEV_KVM, present=False, char_device=False, usable=False, api_version=None, error=None)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        result['error'] = '%s: %s' % (DEV_KVM, os.strerror(exc.errno))
+        return result
+    result['present'] = True
+    result['char_device'] = stat.S_ISCHR(st.st_mode)
+    usable, api, error = probe_kvm_device(path)
+    result.update(usable=bool(usable), api_version=api, error=error)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# libvirt: capabilities XML (parsed with lxml) and a read-only look at the connection
+
+def parse_capabilities(xml):
+    """getCapabilities() XML -> {'host_arch': 'x86_64', 'guests': [{'os_type', 'arch', 'domain_types', 'emulator'}]}."""
+    root = etree.fromstring(xml.encode('utf-8') if not isinstance(xml, bytes) else xml)
+    guests = []
+    for guest in root.findall('guest'):
+        arch = guest.find('arch')
+        if arch is None:
+            continue
+        guests.append(dict(
+            os_type=guest.findtext('os_type'),
+            arch=arch.get('name'),
+            emulator=arch.findtext('emulator'),
+            domain_types=[d.get('type') for d in arch.findall('domain') if d.get('type')],
+        ))
+    return dict(host_arch=root.findtext('host/cpu/arch'), guests=guests)
+
+
+def parse_domain_capabilities(xml):
+    """getDomainCapabilities() XML -> {'path', 'domain', 'machine', 'arch'} (emulator binary and domain type)."""
+    root = etree.fromstring(xml.encode('utf-8') if not isinstance(xml, bytes) else xml)
+    return dict(path=root.findtext('path'), domain=root.findtext('domain'),
+                machine=root.findtext('machine'), arch=root.findtext('arch'))
+
+
+def format_version(number):
+    """libvirt's packed version number (major * 1,000,000 + minor * 1,000 + release) -> 'major.minor.release'."""
+    if number is None:
+        return None
+    return '%d.%d.%d' % (number // 1000000, (number // 1000) % 1000, number % 1000)
+
+
+def _ignore_libvirt_error(_ctx, _err):
+    """libvirt prints every error to stderr by default; errors arrive as exceptions anyway."""
+
+
+def read_libvirt(uri):
+    """What libvirt at ``uri`` offers. Never raises: a missing binding or an unreachable daemon is reported."""
+    result = dict(uri=uri, python_binding=libvirt is not None, reachable=False, error=None, version=None,
+                  driver=None, hypervisor_version=None, host_arch=None, domain_types=[], kvm_offered=False,
+                  emulator=None, machine=None)
+    if libvirt is None:
+        result['error'] = 'the libvirt Python binding (libvirt-python / python3-libvirt) is not installed'
+        return result
+    if etree is None:
+        result['error'] = 'the lxml Python library (python3-lxml) is not installed'
+        return result
+    libvirt.registerErrorHandler(_ignore_libvirt_error, None)
+    try:
+        conn = libvirt.open(uri)
+    except libvirtError as exc:
+        result['error'] = str(exc)
+        return result
+    try:
+        result['reachable'] = True
+        result['version'] = format_version(conn.getLibVersion())
+        result['driver'] = conn.getType()
+        result['hypervisor_version'] = format_version(conn.getVersion())
+        caps = parse_capabilities(conn.getCapabilities())
+        result['host_arch'] = caps['host_arch']
+        types = []
+        emulator = None
+        for guest in caps['guests']:
+            if guest['os_type'] != 'hvm' or guest['arch'] != caps['host_arch']:
+                continue
+            types.extend(t for t in guest['domain_types'] if t not in types)
+            emulator = emulator or guest['emulator']
+        result['domain_types'] = types
+        result['kvm_offered'] = 'kvm' in types
+        result['emulator'] = emulator
+        virt_type = 'kvm' if 'kvm' in types else ('qemu' if 'qemu' in types else None)
+        if virt_type and caps['host_arch']:
+            try:
+                domcaps = parse_domain_capabilities(
+                    conn.getDomainCapabilities(None, caps['host_arch'], None, virt_type, 0))
+            except libvirtError as exc:
+                result['error'] = 'domain capabilities: %s' % exc
+            else:
+                result['emulator'] = domcaps['path'] or emulator
+                result['machine'] = domcaps['machine']
+    except libvirtError as exc:
+        result['error'] = str(exc)
+    finally:
+        try:
+            conn.close()
+        except libvirtError:
+            pass
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Putting it together: the facts of kvm_host_info and their verdict
+
+def gather_host_facts(uri):
+    """Everything kvm_host_info returns, as one dict."""
+    cpu = read_cpuinfo()
+    vendor_module = VENDOR_VIRT[cpu.virt_vendor][2] if cpu.virt_vendor else None
+    dmi = read_dmi()
+    dmi_virtual = dmi_says_virtual(dmi)
+    is_vm = bool(cpu.hypervisor or dmi_virtual)
+    dev_kvm = read_dev_kvm()
+    access = qemu_user_access()
+    lv = read_libvirt(uri)
+    facts = dict(
+        cpu_vendor=cpu.vendor,
+        cpu_vendor_id=cpu.vendor_id,
+        cpu_model=cpu.model_name,
+        hardware_virtualization=cpu.hardware_virtualization,
+        virtualization_flag=cpu.virt_flag,
+        ept=cpu.ept,
+        npt=cpu.npt,
+        second_level_paging=cpu.ept or cpu.npt,
+        hypervisor_flag=cpu.hypervisor,
+        dmi=dmi,
+        is_virtual_machine=is_vm,
+        probable_level=1 if is_vm else 0,
+        kvm_modules=kvm_modules(),
+        kvm_module=vendor_module,
+        nested=read_nested(vendor_module) if vendor_module else None,
+        dev_kvm=dev_kvm,
+        kvm_users=kvm_holders() if dev_kvm['present'] else [],
+        qemu_user=access['user'],
+        qemu_user_can_open_kvm=access['can_open'],
+        qemu_user_hint=access['hint'],
+        dev_kvm_owner=access['device_owner'],
+        dev_kvm_group=access['device_group'],
+        dev_kvm_mode=access['device_mode'],
+        libvirt=lv,
+        qemu=dict(path=lv['emulator'],
+                  version=lv['hypervisor_version'] if lv['driver'] == 'QEMU' else None),
+    )
+    facts.update(verdict(facts))
+    return facts
+
+
+def verdict(facts):
+    """can_run_nested_guests, recommended_virt_type and the reasons for both, from the facts above."""
+    reasons = []
+    hw = facts['hardware_virtualization']
+    dev = facts['dev_kvm']
+    modules = [m['name'] for m in facts['kvm_modules']]
+    if hw:
+        reasons.append('the CPU offers hardware virtualization (%s)' % facts['virtualization_flag'])
+        if not facts['second_level_paging']:
+            reasons.append('the CPU lacks second-level paging (EPT/NPT): KVM works, but slowly')
+    else:
+        where = 'this virtual machine' if facts['is_virtual_machine'] else 'this host'
+        reasons.append(
+            'the CPU of %s offers neither vmx (Intel VT-x) nor svm (AMD-V): enable it in the firmware, or on a '
+            'virtual machine enable nested virtualization on its host; until then guests run under QEMU '
+            'emulation (virt_type qemu)' % where)
+    if 'kvm_pvm' in modules:
+        reasons.append('kvm_pvm is loaded: /dev/kvm is PVM (paravirtual KVM without vmx/svm), which stock guest '
+                       'kernels and -cpu host do not run under')
+    if not dev['present']:
+        reasons.append('/dev/kvm does not exist')
+    elif not dev['usable']:
+        reasons.append('/dev/kvm is not usable: %s' % dev['error'])
+    if dev['present'] and facts['qemu_user_can_open_kvm'] is False:
+        reasons.append(facts['qemu_user_hint'])
+    nested = facts['nested']
+    if hw:
+        if nested is None:
+            reasons.append('%s is not loaded, so nesting is unknown' % facts['kvm_module'])
+        elif nested:
+            reasons.append('nested virtualization is enabled in %s' % facts['kvm_module'])
+        else:
+            reasons.append('nested virtualization is disabled in %s: use nestedkvm.stack.kvm_nested_param'
+                           % facts['kvm_module'])
+    can_kvm = bool(hw and dev['usable'])
+    lv = facts['libvirt']
+    if lv['reachable'] and not lv['kvm_offered']:
+        if can_kvm:
+            reasons.append('libvirt at %s does not offer domain type kvm' % lv['uri'])
+        can_kvm = False
+    elif not lv['reachable']:
+        reasons.append('libvirt at %s is not reachable (%s): judged from the host alone' % (lv['uri'], lv['error']))
+    can_nested = bool(can_kvm and nested)
+    virt_type = 'kvm' if can_kvm else 'qemu'
+    reasons.append('recommended virt_type %s (%s)' % (
+        virt_type, 'hardware-assisted KVM' if can_kvm else 'TCG emulation: correct but much slower'))
+    return dict(can_run_nested_guests=can_nested, recommended_virt_type=virt_type, reasons=reasons)

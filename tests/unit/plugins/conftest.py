@@ -1,0 +1,141 @@
+"""A fake host tree for the readers of plugins/module_utils/_host.py (used by the module_utils and module tests).
+
+What is faked, and why:
+- /proc/cpuinfo, /proc/modules, /proc/cmdline, /sys/module/<mod>/..., /sys/class/dmi/id/..., /etc/passwd,
+  /etc/group, /etc/libvirt/qemu.conf, /etc/modprobe.d: plain files under tmp_path, because the machine the tests
+  run on has one CPU vendor, no kvm_intel/kvm_amd and no DMI, and tests must not depend on it or change it.
+- /dev/kvm: a regular file (creating a character device needs mknod and would be the real KVM anyway). Its owner,
+  group and mode are real (the permission judgement reads them); whether KVM_CREATE_VM works is decided by a
+  replacement of _host.probe_kvm_device, since the ioctls need the real device.
+- /proc/<pid>/fd/<n>: symlinks whose target is the string '/dev/kvm', like the kernel's fd links, plus comm and a
+  NUL-separated cmdline.
+_host.ROOT is pointed at the tree for the duration of a test (monkeypatch undoes it).
+"""
+
+import os
+
+import pytest
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+
+INTEL_CPUINFO = """processor\t: {n}
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr vmx lm{extra}
+vmx flags\t: vnmi preemption_timer invvpid ept_x_only ept ept_ad ept_1gb flexpriority tsc_offset vtpr mtf
+"""
+
+AMD_CPUINFO = """processor\t: {n}
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 7763 64-Core Processor
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr svm npt lm{extra}
+"""
+
+# Like the machine these tests were written on: KVM is PVM (kvm_pvm) and the CPU lists neither vmx nor svm.
+NONE_CPUINFO = """processor\t: {n}
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 9654 96-Core Processor
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr lm{extra}
+"""
+
+CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO}
+
+KVM_GID = 108
+QEMU_UID = 64055
+
+
+class FakeHost(object):
+    def __init__(self, root):
+        self.root = str(root)
+        self.probe_calls = []
+        self.probe_result = None  # None: usable when the file exists
+
+    def path(self, path):
+        return os.path.join(self.root, path.lstrip('/'))
+
+    def write(self, path, text, mode=None):
+        real = self.path(path)
+        if not os.path.isdir(os.path.dirname(real)):
+            os.makedirs(os.path.dirname(real))
+        with open(real, 'w') as handle:
+            handle.write(text)
+        if mode is not None:
+            os.chmod(real, mode)
+        return real
+
+    def read(self, path):
+        with open(self.path(path)) as handle:
+            return handle.read()
+
+    def exists(self, path):
+        return os.path.lexists(self.path(path))
+
+    def cpu(self, kind, hypervisor=False, cpus=2):
+        extra = ' hypervisor' if hypervisor else ''
+        self.write('/proc/cpuinfo', '\n'.join(CPUINFO[kind].format(n=n, extra=extra) for n in range(cpus)))
+        return self
+
+    def module(self, name, nested=None, builtin=False):
+        """A kernel module in /sys/module (with its nested parameter) and, unless built in, in /proc/modules."""
+        os.makedirs(self.path('/sys/module/%s/parameters' % name))
+        if nested is not None:
+            self.write('/sys/module/%s/parameters/nested' % name, '%s\n' % nested)
+        if not builtin:
+            self.write('/sys/module/%s/initstate' % name, 'live\n')
+            listed = self.read('/proc/modules') if self.exists('/proc/modules') else ''
+            self.write('/proc/modules', listed + '%s 425984 0 - Live 0x0000000000000000\n' % name)
+        return self
+
+    def users(self, qemu_user='libvirt-qemu', in_kvm_group=True):
+        self.write('/etc/passwd', 'root:x:0:0:root:/root:/bin/bash\n'
+                   '%s:x:%d:%d::/var/lib/libvirt:/usr/sbin/nologin\n' % (qemu_user, QEMU_UID, QEMU_UID))
+        self.write('/etc/group', 'root:x:0:\nkvm:x:%d:%s\n%s:x:%d:\n'
+                   % (KVM_GID, qemu_user if in_kvm_group else '', qemu_user, QEMU_UID))
+        return self
+
+    def dev_kvm(self, mode=0o660, uid=0, gid=KVM_GID):
+        if os.geteuid() != 0:
+            pytest.skip('giving the fake /dev/kvm an owner and group needs root')
+        real = self.write('/dev/kvm', '')
+        os.chown(real, uid, gid)
+        os.chmod(real, mode)
+        return self
+
+    def guest(self, pid, name=None, comm='qemu-system-x86', fd=17, args=None):
+        """A process holding /dev/kvm open: /proc/<pid>/fd/<fd> -> /dev/kvm."""
+        fd_dir = self.path('/proc/%d/fd' % pid)
+        os.makedirs(fd_dir)
+        os.symlink('/dev/null', os.path.join(fd_dir, '0'))
+        os.symlink('/dev/kvm', os.path.join(fd_dir, str(fd)))
+        self.write('/proc/%d/comm' % pid, comm + '\n')
+        if args is None:
+            args = ['/usr/bin/qemu-system-x86_64', '-name', 'guest=%s,debug-threads=on' % name, '-S']
+        self.write('/proc/%d/cmdline' % pid, '\0'.join(args) + '\0')
+        return self
+
+    def probe(self, path):
+        """Stands in for _host.probe_kvm_device (the KVM ioctls need the real device)."""
+        self.probe_calls.append(path)
+        if self.probe_result is not None:
+            return self.probe_result
+        return True, 12, None
+
+
+@pytest.fixture
+def fake_host(tmp_path, monkeypatch):
+    """An empty fake host tree with _host.ROOT pointing at it and the /dev/kvm probe replaced."""
+    host = FakeHost(tmp_path / 'host')
+    os.makedirs(host.root)
+    monkeypatch.setattr(_host, 'ROOT', host.root)
+    monkeypatch.setattr(_host, 'probe_kvm_device', host.probe)
+    return host
+
+
+@pytest.fixture
+def module_warnings(monkeypatch):
+    """Collects what modules pass to AnsibleModule.warn."""
+    from ansible.module_utils import basic
+
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
+    return seen

@@ -1,0 +1,456 @@
+"""Parsers and readers of _host.py: on a fake tree (the fake_host fixture, see ../conftest.py) and on this machine."""
+
+import os
+
+import pytest
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+
+# ---------------------------------------------------------------------------------------------------------------
+# /proc/cpuinfo
+
+
+@pytest.mark.parametrize('kind, vendor, virt_flag, ept, npt, module', [
+    ('intel', 'intel', 'vmx', True, False, 'kvm_intel'),
+    ('amd', 'amd', 'svm', False, True, 'kvm_amd'),
+    ('none', 'amd', None, False, False, None),
+])
+def test_read_cpuinfo(fake_host, kind, vendor, virt_flag, ept, npt, module):
+    fake_host.cpu(kind)
+    cpu = _host.read_cpuinfo()
+    assert cpu.vendor == vendor
+    assert cpu.virt_flag == virt_flag
+    assert cpu.hardware_virtualization is (virt_flag is not None)
+    assert (cpu.ept, cpu.npt) == (ept, npt)
+    assert cpu.hypervisor is False
+    assert (_host.VENDOR_VIRT[cpu.virt_vendor][2] if cpu.virt_vendor else None) == module
+
+
+def test_cpuinfo_hypervisor_flag_and_model(fake_host):
+    fake_host.cpu('intel', hypervisor=True)
+    cpu = _host.read_cpuinfo()
+    assert cpu.hypervisor is True
+    assert cpu.model_name.startswith('Intel(R) Xeon(R) Gold')
+    assert cpu.vendor_id == 'GenuineIntel'
+
+
+@pytest.mark.parametrize('text, vendor', [
+    ('vendor_id : GenuineIntel\nflags : vmx ept\n', 'intel'),
+    ('vendor_id : AuthenticAMD\nflags : svm npt\n', 'amd'),
+    ('vendor_id : HygonGenuine\nflags : svm\n', 'amd'),
+    ('vendor_id : CentaurHauls\nflags : vmx\n', 'unknown'),
+    ('', 'unknown'),
+])
+def test_parse_cpuinfo_vendor(text, vendor):
+    assert _host.parse_cpuinfo(text).vendor == vendor
+
+
+def test_ept_from_flags_line_of_older_kernels():
+    # Before Linux 5.9 there is no "vmx flags" line; ept sits among the flags.
+    assert _host.parse_cpuinfo('vendor_id : GenuineIntel\nflags : vmx ept\n').ept is True
+    assert _host.parse_cpuinfo('vendor_id : GenuineIntel\nflags : vmx\n').ept is False
+    # ept without vmx (a guest without nested VMX) does not count.
+    assert _host.parse_cpuinfo('vendor_id : GenuineIntel\nflags : ept\n').ept is False
+
+
+def test_missing_cpuinfo_is_unknown(fake_host):
+    cpu = _host.read_cpuinfo()
+    assert cpu.vendor == 'unknown' and cpu.virt_flag is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# modules and the nested parameter
+
+
+@pytest.mark.parametrize('raw, value', [
+    ('Y', True), ('N', False), ('1', True), ('0', False), ('Y\n', True), (' n ', False),
+    ('', None), ('maybe', None), (None, None),
+])
+def test_parse_bool_param(raw, value):
+    assert _host.parse_bool_param(raw) is value
+
+
+@pytest.mark.parametrize('module, raw, value', [
+    ('kvm_intel', 'Y', True), ('kvm_intel', 'N', False), ('kvm_amd', '1', True), ('kvm_amd', '0', False),
+])
+def test_read_nested(fake_host, module, raw, value):
+    fake_host.module(module, nested=raw)
+    assert _host.read_nested(module) is value
+    assert _host.read_nested(module.replace('_', '-')) is value
+
+
+def test_read_nested_module_not_loaded(fake_host):
+    assert _host.read_nested('kvm_intel') is None
+
+
+def test_module_state_and_kvm_modules(fake_host):
+    fake_host.module('kvm').module('kvm_intel', nested='Y').module('kvm_pvm', builtin=True)
+    fake_host.module('nfs')
+    assert _host.module_state('kvm_intel') == 'loaded'
+    assert _host.module_state('kvm_pvm') == 'builtin'
+    assert _host.module_state('kvm_amd') == 'absent'
+    assert _host.kvm_modules() == [
+        dict(name='kvm', builtin=False), dict(name='kvm_intel', builtin=False), dict(name='kvm_pvm', builtin=True)]
+
+
+def test_module_state_without_proc_modules(fake_host):
+    # A kernel without loadable-module support has no /proc/modules (like the machine these tests were written on);
+    # the initstate file still tells loadable modules apart.
+    fake_host.module('kvm_intel', nested='Y')
+    os.unlink(fake_host.path('/proc/modules'))
+    assert _host.module_state('kvm_intel') == 'loaded'
+
+
+def test_parse_modprobe_nested():
+    text = ('# options kvm_intel nested=0\n'
+            'options kvm-intel nested=1 enable_apicv=0\n'
+            'options kvm_amd nested=0\n'
+            'options kvm_intel ept=1 # nested=0\n'
+            'options kvm_intel nested=N\n')
+    assert _host.parse_modprobe_nested(text, 'kvm_intel') == [(2, '1', True), (5, 'N', False)]
+    assert _host.parse_modprobe_nested(text, 'kvm_amd') == [(3, '0', False)]
+
+
+def test_modprobe_nested_settings_skips_excluded_and_non_conf(fake_host):
+    fake_host.write('/etc/modprobe.d/ours.conf', 'options kvm_intel nested=1\n')
+    fake_host.write('/etc/modprobe.d/kvm.conf', 'options kvm_intel nested=0\n')
+    fake_host.write('/etc/modprobe.d/kvm.conf.dpkg-old', 'options kvm_intel nested=0\n')
+    fake_host.write('/lib/modprobe.d/50-kvm.conf', 'options kvm_intel nested=Y\n')
+    found = _host.modprobe_nested_settings('kvm_intel', exclude='/etc/modprobe.d/ours.conf')
+    assert found == [
+        dict(file='/etc/modprobe.d/kvm.conf', line=1, raw='0', value=False),
+        dict(file='/lib/modprobe.d/50-kvm.conf', line=1, raw='Y', value=True),
+    ]
+
+
+@pytest.mark.parametrize('cmdline, value', [
+    ('BOOT_IMAGE=/vmlinuz root=/dev/vda1 kvm_intel.nested=1', True),
+    ('kvm-intel.nested=0 quiet', False),
+    ('kvm_amd.nested=1', None),
+    ('', None),
+])
+def test_kernel_cmdline_nested(fake_host, cmdline, value):
+    fake_host.write('/proc/cmdline', cmdline + '\n')
+    assert _host.kernel_cmdline_nested('kvm_intel') is value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DMI
+
+
+@pytest.mark.parametrize('vendor, product, virtual', [
+    ('QEMU', 'Standard PC (Q35 + ICH9, 2009)', True),
+    ('Red Hat', 'KVM', True),
+    ('VMware, Inc.', 'VMware Virtual Platform', True),
+    ('innotek GmbH', 'VirtualBox', True),
+    ('Microsoft Corporation', 'Virtual Machine', True),
+    ('Amazon EC2', 'm5.large', True),
+    ('Dell Inc.', 'PowerEdge R740', False),
+    ('Supermicro', 'SYS-2029U', False),
+    (None, None, None),
+])
+def test_dmi_says_virtual(vendor, product, virtual):
+    assert _host.dmi_says_virtual(dict(sys_vendor=vendor, product_name=product)) is virtual
+
+
+def test_read_dmi(fake_host):
+    assert _host.read_dmi() == dict(sys_vendor=None, product_name=None)
+    fake_host.write('/sys/class/dmi/id/sys_vendor', 'QEMU\n')
+    fake_host.write('/sys/class/dmi/id/product_name', 'Standard PC (Q35 + ICH9, 2009)\n')
+    assert _host.read_dmi() == dict(sys_vendor='QEMU', product_name='Standard PC (Q35 + ICH9, 2009)')
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# /dev/kvm
+
+
+@pytest.mark.parametrize('mode, dev_uid, dev_gid, uid, gids, ok', [
+    (0o600, 0, 0, 64055, {64055, 108}, False),   # no udev: root only
+    (0o660, 0, 108, 64055, {64055, 108}, True),  # udev's rule: group kvm
+    (0o660, 0, 108, 64055, {64055}, False),      # user not in group kvm
+    (0o666, 0, 0, 64055, {64055}, True),         # world-writable (some distributions)
+    (0o606, 0, 108, 64055, {108}, False),        # group class matches first and denies
+    (0o060, 64055, 108, 64055, {108}, False),    # owner class matches first and denies
+    (0o600, 0, 0, 0, set(), True),               # root
+])
+def test_can_open_rw(mode, dev_uid, dev_gid, uid, gids, ok):
+    assert _host.can_open_rw(mode, dev_uid, dev_gid, uid, gids) is ok
+
+
+def test_qemu_user_cannot_open_root_only_dev_kvm(fake_host):
+    fake_host.users().dev_kvm(mode=0o600, gid=0)
+    access = _host.qemu_user_access()
+    assert access['user'] == 'libvirt-qemu'
+    assert access['can_open'] is False
+    assert access['device_mode'] == '0600'
+    assert (access['device_owner'], access['device_group']) == ('root', 'root')
+    assert 'chgrp kvm /dev/kvm && chmod 0660 /dev/kvm' in access['hint']
+
+
+def test_qemu_user_can_open_group_kvm(fake_host):
+    fake_host.users().dev_kvm(mode=0o660)
+    access = _host.qemu_user_access()
+    assert access['can_open'] is True
+    assert access['hint'] is None
+    assert access['device_group'] == 'kvm'
+
+
+def test_qemu_user_not_in_kvm_group_gets_usermod_hint(fake_host):
+    fake_host.users(in_kvm_group=False).dev_kvm(mode=0o660)
+    access = _host.qemu_user_access()
+    assert access['can_open'] is False
+    assert 'usermod -aG kvm libvirt-qemu' in access['hint']
+
+
+def test_qemu_user_rhel_name(fake_host):
+    fake_host.users(qemu_user='qemu').dev_kvm(mode=0o660)
+    access = _host.qemu_user_access()
+    assert access['user'] == 'qemu' and access['can_open'] is True
+
+
+def test_qemu_user_from_qemu_conf(fake_host):
+    fake_host.users().dev_kvm(mode=0o600, gid=0)
+    fake_host.write('/etc/libvirt/qemu.conf', '#user = "libvirt-qemu"\nuser = "root"\ngroup = "root"\n')
+    access = _host.qemu_user_access()
+    assert access['user'] == 'root' and access['can_open'] is True
+
+
+def test_qemu_conf_numeric_user_and_group(fake_host):
+    fake_host.users().dev_kvm(mode=0o660)
+    fake_host.write('/etc/libvirt/qemu.conf', 'user = "+4242"\ngroup = "+108"\n')
+    access = _host.qemu_user_access()
+    assert access['uid'] == 4242 and access['can_open'] is True
+
+
+def test_qemu_user_access_without_dev_kvm(fake_host):
+    fake_host.users()
+    access = _host.qemu_user_access()
+    assert access['can_open'] is None
+    assert 'does not exist' in access['hint']
+
+
+def test_read_dev_kvm_uses_the_probe(fake_host):
+    assert _host.read_dev_kvm()['present'] is False
+    assert fake_host.probe_calls == []
+    fake_host.write('/dev/kvm', '')
+    dev = _host.read_dev_kvm()
+    assert dev['present'] is True and dev['usable'] is True and dev['api_version'] == 12
+    assert dev['char_device'] is False  # a regular file stands in for the device
+    fake_host.probe_result = (False, 12, 'KVM_CREATE_VM: Operation not permitted')
+    dev = _host.read_dev_kvm()
+    assert dev['usable'] is False and 'KVM_CREATE_VM' in dev['error']
+
+
+def test_probe_kvm_device_on_a_regular_file(tmp_path):
+    # The real probe (no fake): a regular file opens, but is no KVM device.
+    path = tmp_path / 'kvm'
+    path.write_text('')
+    usable, api, error = _host.probe_kvm_device(str(path))
+    assert usable is False and api is None and 'KVM_GET_API_VERSION' in error
+
+
+def test_probe_kvm_device_missing(tmp_path):
+    usable, _api, error = _host.probe_kvm_device(str(tmp_path / 'absent'))
+    assert usable is False and error.startswith('open(')
+
+
+@pytest.mark.skipif(not os.path.exists('/dev/kvm') or not os.access('/dev/kvm', os.R_OK | os.W_OK),
+                    reason='no usable /dev/kvm here')
+def test_probe_real_dev_kvm():
+    usable, api, error = _host.probe_kvm_device('/dev/kvm')
+    assert (usable, api, error) == (True, 12, None)
+
+
+@pytest.mark.parametrize('args, name', [
+    (['qemu-system-x86_64', '-name', 'guest=l1-a,debug-threads=on'], 'l1-a'),
+    (['qemu-system-x86_64', '-name', 'guest=odd,,name,debug-threads=on'], 'odd,name'),
+    (['qemu-system-x86_64', '-name', 'plain', '-m', '512'], 'plain'),
+    (['qemu-system-x86_64', '-m', '512'], None),
+    (['qemu-system-x86_64', '-name'], None),
+])
+def test_parse_qemu_guest_name(args, name):
+    assert _host.parse_qemu_guest_name(args) == name
+
+
+def test_kvm_holders(fake_host):
+    fake_host.guest(4242, name='l1-hypervisor')
+    fake_host.guest(5000, comm='firecracker', args=['/usr/bin/firecracker', '-name', 'x'])
+    os.makedirs(fake_host.path('/proc/6000/fd'))  # a process without /dev/kvm
+    os.symlink('/dev/null', fake_host.path('/proc/6000/fd/0'))
+    fake_host.write('/proc/6000/comm', 'bash\n')
+    os.makedirs(fake_host.path('/proc/self'))  # not a pid
+    os.makedirs(fake_host.path('/proc/7000/fd'))  # holds only a VM fd (what the kernel shows for KVM_CREATE_VM's fd)
+    os.symlink('anon_inode:kvm-vm', fake_host.path('/proc/7000/fd/9'))
+    fake_host.write('/proc/7000/comm', 'kvmtool\n')
+    holders = _host.kvm_holders()
+    assert holders == [dict(pid=4242, comm='qemu-system-x86', guest='l1-hypervisor'),
+                       dict(pid=5000, comm='firecracker', guest=None),
+                       dict(pid=7000, comm='kvmtool', guest=None)]
+    assert _host.describe_holders(holders[:2]) == (
+        'pid 4242 (qemu-system-x86, guest l1-hypervisor), pid 5000 (firecracker)')
+
+
+def test_kvm_holders_without_proc(fake_host):
+    assert _host.kvm_holders() == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# libvirt
+
+CAPABILITIES = """<capabilities>
+  <host><uuid>00000000-0000-0000-0000-000000000000</uuid><cpu><arch>x86_64</arch></cpu></host>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='i686'><wordsize>32</wordsize><emulator>/usr/bin/qemu-system-i386</emulator>
+      <domain type='qemu'/><domain type='kvm'/></arch>
+  </guest>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'><wordsize>64</wordsize><emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <machine maxCpus='255'>pc-i440fx-7.2</machine>
+      <domain type='qemu'/><domain type='kvm'/></arch>
+  </guest>
+</capabilities>"""
+
+DOMAIN_CAPABILITIES = """<domainCapabilities>
+  <path>/usr/bin/qemu-system-x86_64</path>
+  <domain>kvm</domain>
+  <machine>pc-q35-7.2</machine>
+  <arch>x86_64</arch>
+  <vcpu max='255'/>
+</domainCapabilities>"""
+
+
+def test_parse_capabilities():
+    caps = _host.parse_capabilities(CAPABILITIES)
+    assert caps['host_arch'] == 'x86_64'
+    assert caps['guests'][1] == dict(os_type='hvm', arch='x86_64', emulator='/usr/bin/qemu-system-x86_64',
+                                     domain_types=['qemu', 'kvm'])
+
+
+def test_parse_domain_capabilities():
+    assert _host.parse_domain_capabilities(DOMAIN_CAPABILITIES) == dict(
+        path='/usr/bin/qemu-system-x86_64', domain='kvm', machine='pc-q35-7.2', arch='x86_64')
+
+
+@pytest.mark.parametrize('number, text', [(9000000, '9.0.0'), (7002000, '7.2.0'), (10001002, '10.1.2'),
+                                          (None, None)])
+def test_format_version(number, text):
+    assert _host.format_version(number) == text
+
+
+def test_read_libvirt_test_driver():
+    # libvirt's test driver runs in-process: no daemon is needed.
+    lv = _host.read_libvirt('test:///default')
+    assert lv['reachable'] is True and lv['error'] is None
+    assert lv['driver'] == 'TEST'
+    assert lv['kvm_offered'] is False
+    assert lv['version'].count('.') == 2
+
+
+def test_read_libvirt_unreachable(tmp_path):
+    lv = _host.read_libvirt('test://%s/absent.xml' % tmp_path)
+    assert lv['python_binding'] is True
+    assert lv['reachable'] is False and lv['error']
+
+
+def test_read_libvirt_without_binding(monkeypatch):
+    monkeypatch.setattr(_host, 'libvirt', None)
+    lv = _host.read_libvirt('qemu:///system')
+    assert lv['python_binding'] is False and lv['reachable'] is False
+    assert 'libvirt-python' in lv['error']
+
+
+class FakeConn(object):
+    """A libvirt connection that answers like a QEMU/KVM host (the test driver never offers kvm)."""
+
+    def getLibVersion(self):  # noqa: N802 - libvirt's names
+        return 9000000
+
+    def getType(self):  # noqa: N802
+        return 'QEMU'
+
+    def getVersion(self):  # noqa: N802
+        return 7002000
+
+    def getCapabilities(self):  # noqa: N802
+        return CAPABILITIES
+
+    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):  # noqa: N802
+        assert (arch, virttype) == ('x86_64', 'kvm')
+        return DOMAIN_CAPABILITIES
+
+    def close(self):
+        return 0
+
+
+def test_read_libvirt_qemu_kvm(monkeypatch):
+    monkeypatch.setattr(_host.libvirt, 'open', lambda uri: FakeConn())
+    lv = _host.read_libvirt('qemu:///system')
+    assert lv['reachable'] is True
+    assert lv['version'] == '9.0.0' and lv['hypervisor_version'] == '7.2.0'
+    assert lv['domain_types'] == ['qemu', 'kvm'] and lv['kvm_offered'] is True
+    assert lv['emulator'] == '/usr/bin/qemu-system-x86_64' and lv['machine'] == 'pc-q35-7.2'
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# facts and verdict
+
+
+def _kvm_libvirt(uri):
+    return dict(uri=uri, python_binding=True, reachable=True, error=None, version='9.0.0', driver='QEMU',
+                hypervisor_version='7.2.0', host_arch='x86_64', domain_types=['qemu', 'kvm'], kvm_offered=True,
+                emulator='/usr/bin/qemu-system-x86_64', machine='pc-q35-7.2')
+
+
+@pytest.mark.parametrize('kind, nested, can_nest, virt_type', [
+    ('intel', 'Y', True, 'kvm'),
+    ('intel', 'N', False, 'kvm'),
+    ('amd', '1', True, 'kvm'),
+    ('amd', '0', False, 'kvm'),
+    ('none', None, False, 'qemu'),
+])
+def test_gather_host_facts(fake_host, monkeypatch, kind, nested, can_nest, virt_type):
+    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    fake_host.cpu(kind).users().dev_kvm()
+    fake_host.module('kvm')
+    if kind != 'none':
+        fake_host.module('kvm_intel' if kind == 'intel' else 'kvm_amd', nested=nested)
+    facts = _host.gather_host_facts('qemu:///system')
+    assert facts['can_run_nested_guests'] is can_nest
+    assert facts['recommended_virt_type'] == virt_type
+    assert facts['nested'] is (None if nested is None else nested in ('Y', '1'))
+    assert facts['probable_level'] == 0 and facts['is_virtual_machine'] is False
+    assert facts['qemu'] == dict(path='/usr/bin/qemu-system-x86_64', version='7.2.0')
+    assert facts['reasons'][-1].startswith('recommended virt_type %s' % virt_type)
+
+
+def test_verdict_libvirt_without_kvm(fake_host):
+    # The test driver offers no domain type kvm: even a perfect host then gets virt_type qemu.
+    fake_host.cpu('intel').users().dev_kvm().module('kvm_intel', nested='Y')
+    facts = _host.gather_host_facts('test:///default')
+    assert facts['recommended_virt_type'] == 'qemu' and facts['can_run_nested_guests'] is False
+    assert any('does not offer domain type kvm' in r for r in facts['reasons'])
+
+
+def test_verdict_virtual_machine_and_unusable_kvm(fake_host, tmp_path):
+    fake_host.cpu('intel', hypervisor=True).users().dev_kvm(mode=0o600, gid=0).module('kvm_intel', nested='Y')
+    fake_host.probe_result = (False, None, 'open(/dev/kvm): Permission denied')
+    facts = _host.gather_host_facts('test://%s/absent.xml' % tmp_path)
+    assert facts['is_virtual_machine'] is True and facts['probable_level'] == 1
+    assert facts['recommended_virt_type'] == 'qemu'
+    assert facts['qemu_user_can_open_kvm'] is False
+    assert any('chmod 0660 /dev/kvm' in r for r in facts['reasons'])
+    assert any('not reachable' in r for r in facts['reasons'])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# this machine, for real (no fake tree)
+
+
+def test_this_machine_facts():
+    facts = _host.gather_host_facts('test:///default')
+    cpu = _host.read_cpuinfo()
+    assert facts['hardware_virtualization'] is cpu.hardware_virtualization
+    assert facts['recommended_virt_type'] in ('kvm', 'qemu')
+    assert facts['dev_kvm']['present'] is os.path.exists('/dev/kvm')
