@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The options of the shared domain engine (l1_domain, l2_domain).
+    DOCUMENTATION = r'''
+options:
+  name:
+    description:
+      - Name of the libvirt domain. Also used in the names of the volumes the module creates
+        (C(<name>-<disk>.qcow2), C(<name>-cidata.iso)).
+      - 1 to 64 letters, digits, V(.), V(_), V(+) or V(-), starting with a letter or digit.
+    type: str
+    required: true
+  uri:
+    description:
+      - libvirt connection URI. Remote URIs such as C(qemu+ssh://root@host/system) work too, as storage goes
+        through libvirt's pool and volume API.
+    type: str
+    default: qemu:///system
+  state:
+    description:
+      - V(present) defines the domain (or updates its definition) and leaves its power state alone.
+      - V(running) also starts it (or resumes it when paused). V(shutdown) asks the guest to shut down and
+        waits, bounded by O(timeout). V(destroyed) powers it off at once.
+      - V(absent) powers off and undefines it; its volumes are kept unless O(remove_storage=true).
+      - Every state change waits until libvirt reports the target state, so the next task sees it.
+    type: str
+    choices: [present, running, shutdown, destroyed, absent]
+    default: running
+  vcpus:
+    description: Number of virtual CPUs. Defaults per level or profile (see the module description).
+    type: int
+  memory:
+    description:
+      - Memory, as MiB (V(4096)) or with a unit (V(4GiB), V(512MiB)). V(G) and V(M) are binary like V(GiB) and V(MiB),
+        V(GB) and V(MB) are decimal.
+    type: str
+  cpu_mode:
+    description:
+      - V(host-passthrough) shows the guest the host CPU as is (the default with KVM).
+      - V(host-model) and V(custom) (with O(cpu_model)) show a named model; V(maximum) is everything the
+        hypervisor can offer (the default under emulation, where host-passthrough is impossible).
+    type: str
+    choices: [host-passthrough, host-model, custom, maximum]
+  cpu_model:
+    description: CPU model name for O(cpu_mode=custom), e.g. V(EPYC) or V(Skylake-Server).
+    type: str
+  virt_type:
+    description:
+      - libvirt domain type. V(kvm) needs a usable /dev/kvm with VT-x/AMD-V behind the URI.
+      - V(qemu) is pure emulation (TCG). It works on any host but is far slower.
+      - V(auto) picks V(kvm) where the host can run it and otherwise V(qemu), with a warning.
+    type: str
+    choices: [auto, kvm, qemu]
+    default: auto
+  machine:
+    description: Machine type. V(q35) (PCIe, needed for Secure Boot) or V(pc) (i440fx).
+    type: str
+    choices: [q35, pc]
+    default: q35
+  firmware:
+    description: V(bios) (SeaBIOS) or V(efi) (OVMF, chosen by libvirt's firmware auto-selection).
+    type: str
+    choices: [bios, efi]
+  disks:
+    description:
+      - Disks, in boot order. Each becomes a volume C(<name>-<disk name>.<format>) in O(disks[].pool), created
+        by the module when missing. Existing volumes are used as they are and never shrunk.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Disk name, unique within the domain.
+        type: str
+        required: true
+      size:
+        description: Size in GiB (V(20)) or with a unit (V(20GiB)). Required unless O(disks[].backing_image) is set.
+        type: str
+      format:
+        description: Image format.
+        type: str
+        choices: [qcow2, raw, vmdk]
+        default: qcow2
+      pool:
+        description: libvirt storage pool to create the volume in.
+        type: str
+        default: default
+      backing_image:
+        description:
+          - Absolute path of a base image on the host (in a storage pool, or a local file). The disk is then a
+            qcow2 copy-on-write overlay of it, at least as large as the base; the base is never written.
+        type: str
+      bus:
+        description: Disk bus. Defaults to V(virtio), or V(sata) for the V(windows11) profile.
+        type: str
+        choices: [virtio, sata, scsi]
+  cloud_init:
+    description:
+      - A NoCloud seed (a small ISO labelled C(cidata)) built on the host and attached as a CD-ROM, for
+        cloud images that run cloud-init on first boot. Changing it re-seeds the domain (a new instance-id).
+    type: dict
+    suboptions:
+      hostname:
+        description: Guest hostname (meta-data C(local-hostname)); defaults to O(name).
+        type: str
+      ssh_authorized_keys:
+        description: Public SSH keys for the default user. Prefer keys to passwords.
+        type: list
+        elements: str
+      user_data:
+        description:
+          - A dict, written as C(#cloud-config), or a string passed through as is (e.g. a shell script starting
+            with C(#!)). Use hashed passwords (C(passwd) with a crypt hash), never plain text.
+        type: raw
+      network_config:
+        description: Network configuration (version 1 or 2) as a dict.
+        type: dict
+  networks:
+    description:
+      - Network interfaces, in order. MAC addresses libvirt generates are kept on later runs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      type:
+        description:
+          - V(network) (a libvirt network), V(bridge) (a host bridge) or V(user) (QEMU user-mode networking, no
+            host set-up, outgoing traffic is NATed by QEMU, incoming only through O(networks[].forwards)).
+        type: str
+        choices: [network, bridge, user]
+        default: network
+      source:
+        description: libvirt network name or bridge name. Not used with V(user).
+        type: str
+      model:
+        description: NIC model; V(virtio) by default, V(e1000e) for the V(windows11) profile.
+        type: str
+        choices: [virtio, e1000e, rtl8139]
+      mac:
+        description: MAC address. When unset, libvirt's (or QEMU's) choice is kept for good.
+        type: str
+      forwards:
+        description: Host ports forwarded to the guest, type V(user) only. They listen on 127.0.0.1 only.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          host_port:
+            description: Port on the host's 127.0.0.1.
+            type: int
+            required: true
+          guest_port:
+            description: Port in the guest.
+            type: int
+            required: true
+          protocol:
+            description: Protocol.
+            type: str
+            choices: [tcp, udp]
+            default: tcp
+      restrict:
+        description: Type V(user) only. Isolate the guest from everything but the forwarded ports.
+        type: bool
+        default: false
+  graphics:
+    description:
+      - Graphical console. V(none) leaves only the serial console (C(virsh console)).
+      - V(vnc) and V(spice) listen on 127.0.0.1 only (use an SSH tunnel) and need O(graphics_password).
+    type: str
+    choices: [none, vnc, spice]
+    default: none
+  graphics_password:
+    description: Password of the graphical console (VNC allows at most 8 characters). Never shown in output.
+    type: str
+  kernel_boot:
+    description: Direct kernel boot, e.g. for images without a boot loader.
+    type: dict
+    suboptions:
+      kernel:
+        description: Absolute path of the kernel on the host.
+        type: str
+        required: true
+      initrd:
+        description: Absolute path of the initrd on the host.
+        type: str
+      cmdline:
+        description: Kernel command line, e.g. C(root=/dev/vda rw console=ttyS0).
+        type: str
+  autostart:
+    description: Start the domain when the host boots. Left as it is when unset.
+    type: bool
+  timeout:
+    description: Seconds to wait for a state change (start, shutdown) before failing.
+    type: int
+    default: 120
+  restart_on_change:
+    description:
+      - When the definition of a running domain changes, the change is saved and takes effect on the next boot
+        (the result says RV(reboot_required)). With V(true) the module shuts the domain down and starts it again.
+    type: bool
+    default: false
+  remove_storage:
+    description:
+      - With O(state=absent), also delete the volumes this collection created for the domain (recorded in its
+        metadata). Volumes it did not create are never deleted.
+    type: bool
+    default: false
+notes:
+  - Idempotent. The definition is compared semantically with libvirt's (defaults libvirt adds, such as PCI
+    addresses, aliases and controllers, are not changes); the domain is redefined only when a managed fact
+    differs, and UUID, MAC and device addresses are kept. The same comparison serves check mode and C(--diff).
+  - Devices this module does not manage (controllers, video, input, ...) survive redefinition untouched.
+  - Bad options fail before anything is created or changed; volumes created during a run that then fails
+    are deleted again.
+  - One libvirt connection per run.
+requirements:
+  - libvirt-python
+  - lxml
+'''

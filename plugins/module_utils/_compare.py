@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired-versus-live comparison of domain descriptions (see _domain_xml.describe).
+
+One comparison feeds ``changed``, the --diff output and check mode alike, so they never disagree.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_xml import Secret
+
+HIDDEN = '********'
+
+
+def changed_keys(before, after):
+    """The top-level facts that differ between two descriptions, sorted."""
+    before = before or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def _plain(value, other=None):
+    """JSON-ready copy of a description; secrets hidden, a changed secret marked as such."""
+    if isinstance(value, Secret):
+        return HIDDEN if other is None or other == value else HIDDEN + ' (changed)'
+    if isinstance(value, dict):
+        other = other if isinstance(other, dict) else {}
+        return {k: _plain(v, other.get(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        other = other if isinstance(other, (list, tuple)) else []
+        return [_plain(v, other[i] if i < len(other) else None) for i, v in enumerate(value)]
+    return value
+
+
+def render(description, previous=None):
+    """Stable, human-readable text of a description for Ansible's diff (``previous`` marks secret changes)."""
+    if description is None:
+        return ''
+    return json.dumps(_plain(description, previous), indent=2, sort_keys=True) + '\n'
+
+
+def plain(description):
+    """A description as returnable data, secrets hidden."""
+    return _plain(description)

@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The domain engine shared by l1_domain and l2_domain: plan, compare, define, and drive the
+domain to the requested state (present/running/shutdown/destroyed/absent) with bounded waits.
+
+Order of work, so that bad input or a failure part-way changes nothing or is rolled back:
+validate options -> plan volumes (reads only) -> compare -> create volumes -> define (validated
+by libvirt; volumes created in this run are deleted again if the define fails) -> state change.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import time
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _compare, _domain_xml
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import seed_iso
+from ansible_collections.nestedkvm.stack.plugins.module_utils._storage import Storage
+
+try:
+    import libvirt
+    from lxml import etree
+except ImportError:  # reported by _connection.require_libraries
+    pass
+
+_STATE_NAMES = {0: 'nostate', 1: 'running', 2: 'running', 3: 'paused', 4: 'shutdown', 5: 'shutoff', 6: 'crashed',
+                7: 'pmsuspended'}
+_RUNNING = 1
+_PAUSED = 3
+_SHUTOFF = 5
+
+
+def owned_volumes(root):
+    """(pool, volume) pairs recorded in a definition as created by this collection."""
+    if root is None:
+        return set()
+    return set(tuple(v) for v in _domain_xml.describe(root)['owned_volumes'])
+
+
+class DomainManager:
+    """Runs one domain module: ``run()`` returns the result dict (``changed``, ``diff``, ...)."""
+
+    def __init__(self, module, level, profile='hypervisor'):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.level = level
+        self.profile = profile
+        self.actions = []
+        self.reboot_required = False
+
+    def run(self):
+        with Connection(self.params['uri']) as connection:
+            self.connection = connection
+            self.storage = Storage(connection)
+            if self.params['state'] == 'absent':
+                return self._absent()
+            return self._present()
+
+    # -- absent ----------------------------------------------------------------------------
+
+    def _absent(self):
+        name = DomainSpec.validate_name(self.params['name'])
+        domain = self.connection.domain(name)
+        result = dict(changed=False, name=name, state='absent', removed_volumes=[])
+        if domain is None:
+            return result
+        live = self._inactive_xml(domain)
+        before = _domain_xml.describe(live)
+        result.update(changed=True, uuid=domain.UUIDString(),
+                      diff=dict(before=_compare.render(before), after='', before_header=name, after_header='(absent)'))
+        volumes = sorted(owned_volumes(live)) if self.params['remove_storage'] else []
+        if domain.isActive():
+            self._act('destroy', domain, 'destroy')
+        self._act('undefine', domain, _undefine)
+        for pool, volume in volumes:
+            if self.check_mode or self.storage.delete(pool, volume):
+                self.actions.append('delete volume %s/%s' % (pool, volume))
+                result['removed_volumes'].append('%s/%s' % (pool, volume))
+        result['actions'] = self.actions
+        return result
+
+    # -- present / running / shutdown / destroyed ----------------------------------------
+
+    def _present(self):
+        params = self.params
+        spec = DomainSpec.from_params(params, self.connection.capabilities, level=self.level, profile=self.profile,
+                                      warn=self.module.warn)
+        domain = self.connection.domain(spec.name)
+        live = self._inactive_xml(domain) if domain is not None else None
+        owned = owned_volumes(live)
+
+        plans = self.storage.plan_disks(spec, owned)
+        for option, path in spec.cdroms:
+            if not self.storage.iso_exists(path):
+                raise OptionError(option, "ISO image '%s' was not found on the host behind %s: check the path"
+                                  % (path, self.params['uri']))
+        seed_data, seed_plan = None, None
+        if spec.seed:
+            seed_data = seed_iso(spec.name, spec.seed)
+            seed_plan = self.storage.plan_seed(spec, len(seed_data), owned)
+        to_create = [p for p in plans if p.volume is None]
+        for plan in plans:
+            if plan.volume is not None and not plan.owned:
+                self.module.warn("volume %s/%s already existed and is used as it is; it is not marked as created by "
+                                 "this module, so remove_storage will keep it" % plan.key)
+        seed_digest = hashlib.sha256(seed_data).hexdigest() if seed_data is not None else None
+        seed_stale = seed_plan is not None and (seed_plan.volume is None or _seed_digest(live) != seed_digest)
+        if seed_plan is not None and seed_plan.volume is not None and seed_stale and not seed_plan.owned:
+            raise OptionError('cloud_init', "volume %s/%s exists but was not created by this module for '%s': "
+                                            "remove it or rename the domain" % (seed_plan.pool_name, seed_plan.name, spec.name))
+
+        new_owned = owned | {p.key for p in to_create}
+        if seed_plan is not None:
+            new_owned.add(seed_plan.key)
+        seed = (seed_plan.path, seed_digest) if seed_plan is not None else None
+        desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned)
+        candidate = _domain_xml.merge(live, desired) if live is not None else desired
+        before = _domain_xml.describe(live) if live is not None else None
+        after = _domain_xml.describe(candidate)
+        config_changed = _compare.changed_keys(before, after)
+
+        result = dict(changed=False, name=spec.name, virt_type=spec.virt_type, created_volumes=[],
+                      changed_facts=config_changed)
+        if config_changed or to_create or seed_stale:
+            result['changed'] = True
+            result['diff'] = dict(before=_compare.render(before), after=_compare.render(after, before),
+                                  before_header=spec.name if live is not None else '(absent)', after_header=spec.name)
+            if not self.check_mode:
+                domain = self._create_and_define(candidate, to_create, seed_plan if seed_stale else None, seed_data,
+                                                 result)
+            else:
+                result['created_volumes'] = ['%s/%s' % p.key for p in to_create]
+            self.actions.append('define' if live is None else 'update definition (%s)' % ', '.join(config_changed))
+
+        self._converge_state(domain, bool(config_changed) and live is not None, result)
+        self._converge_autostart(domain, result)
+        result['changed'] = result['changed'] or bool(self.actions)
+        result.update(actions=self.actions, reboot_required=self.reboot_required,
+                      definition=_compare.plain(after))
+        if domain is not None:
+            result['uuid'] = domain.UUIDString()
+        return result
+
+    def _create_and_define(self, candidate, to_create, seed_plan, seed_data, result):
+        created = []
+        try:
+            for plan in to_create:
+                self.storage.create(plan)
+                created.append(plan)
+            if seed_plan is not None:
+                if seed_plan.volume is not None:
+                    seed_plan.volume.delete(0)
+                    seed_plan.volume = None
+                self.storage.create(seed_plan, seed_data)
+                created.append(seed_plan)
+            xml = etree.tostring(candidate).decode()
+            try:
+                domain = self.connection.conn.defineXMLFlags(xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+            except libvirt.libvirtError as exc:
+                raise NestedKvmError('libvirt refused the definition of %s: %s'
+                                     % (candidate.findtext('name'), exc.get_error_message()))
+        except Exception:
+            for plan in created:
+                self.storage.delete(plan.pool_name, plan.name)
+            raise
+        result['created_volumes'] = ['%s/%s' % p.key for p in created]
+        return domain
+
+    def _converge_state(self, domain, config_changed, result):
+        wanted = self.params['state']
+        state = _STATE_NAMES.get(domain.state()[0]) if domain is not None else 'shutoff'
+        if wanted == 'running':
+            if state == 'paused':
+                self._act('resume', domain, 'resume')
+            elif state != 'running':
+                self._start(domain)
+            elif config_changed:
+                self._restart_or_flag(domain)
+        elif wanted == 'shutdown' and state not in ('shutoff', 'crashed'):
+            self._act('shutdown', domain, 'shutdown')
+            self._wait(domain, _SHUTOFF, 'shut down (the guest ignored the ACPI shutdown request? use state '
+                                         'destroyed to power it off, or raise timeout)')
+        elif wanted == 'destroyed' and state not in ('shutoff', 'crashed'):
+            self._act('destroy', domain, 'destroy')
+        elif wanted == 'present' and state in ('running', 'paused') and config_changed:
+            self._restart_or_flag(domain)
+        if self.check_mode:
+            state = {'running': 'running', 'shutdown': 'shutoff', 'destroyed': 'shutoff'}.get(wanted, state)
+        else:
+            state = _STATE_NAMES.get(domain.state()[0])
+        result['state'] = state
+
+    def _start(self, domain):
+        self._act('start', domain, 'create')
+        self._wait(domain, _RUNNING, 'start')
+
+    def _restart_or_flag(self, domain):
+        if not self.params['restart_on_change']:
+            self.reboot_required = True
+            return
+        self._act('shutdown', domain, 'shutdown')
+        self._wait(domain, _SHUTOFF, 'shut down for the restart that restart_on_change asked for')
+        self._start(domain)
+
+    def _converge_autostart(self, domain, result):
+        wanted = self.params['autostart']
+        if wanted is None:
+            return
+        current = bool(domain.autostart()) if domain is not None else False
+        if current != wanted:
+            self._act('autostart %s' % ('on' if wanted else 'off'), domain, 'setAutostart', int(wanted))
+        result['autostart'] = wanted
+
+    def _act(self, action, domain, call, *args):
+        """Record ``action``; unless in check mode, do it: ``call`` is a method name of ``domain`` or a function."""
+        self.actions.append(action)
+        if not self.check_mode:
+            if callable(call):
+                call(domain, *args)
+            else:
+                getattr(domain, call)(*args)
+
+    def _wait(self, domain, state, what):
+        if self.check_mode:
+            return
+        deadline = time.monotonic() + self.params['timeout']
+        delay = 0.1
+        while domain.state()[0] != state:
+            if time.monotonic() > deadline:
+                raise NestedKvmError("domain '%s' did not %s within %d s (timeout); it is now %s"
+                                     % (domain.name(), what, self.params['timeout'],
+                                        _STATE_NAMES.get(domain.state()[0])))
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    @staticmethod
+    def _inactive_xml(domain):
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+        return etree.fromstring(domain.XMLDesc(flags).encode())
+
+
+def _undefine(domain):
+    # NVRAM and swtpm state belong to the domain; snapshots/checkpoint metadata would block undefine.
+    flags = 0
+    for name in ('VIR_DOMAIN_UNDEFINE_NVRAM', 'VIR_DOMAIN_UNDEFINE_MANAGED_SAVE',
+                 'VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA', 'VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA'):
+        flags |= getattr(libvirt, name, 0)
+    try:
+        domain.undefineFlags(flags)
+    except libvirt.libvirtError as exc:
+        # Drivers without NVRAM/checkpoints (e.g. the test driver) reject those flags as unsupported.
+        if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
+            raise
+        domain.undefine()
+
+
+def _seed_digest(root):
+    return _domain_xml.describe(root)['seed_sha256'] if root is not None else None

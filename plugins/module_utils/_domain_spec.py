@@ -1,0 +1,363 @@
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The domain options shared by l1_domain and l2_domain, and their translation into a validated,
+normalized DomainSpec (sizes in bytes, defaults per level and per guest profile).
+
+Everything here is checked before any libvirt object is touched: a bad option fails the run
+with a message that names the option and says what to do.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._units import format_size, parse_size
+
+STATES = ['present', 'running', 'shutdown', 'destroyed', 'absent']
+
+DISK_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    size=dict(type='str'),
+    format=dict(type='str', choices=['qcow2', 'raw', 'vmdk'], default='qcow2'),
+    pool=dict(type='str', default='default'),
+    backing_image=dict(type='str'),
+    bus=dict(type='str', choices=['virtio', 'sata', 'scsi']),
+)
+
+FORWARD_OPTIONS = dict(
+    host_port=dict(type='int', required=True),
+    guest_port=dict(type='int', required=True),
+    protocol=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
+)
+
+NETWORK_OPTIONS = dict(
+    type=dict(type='str', choices=['network', 'bridge', 'user'], default='network'),
+    source=dict(type='str'),
+    model=dict(type='str', choices=['virtio', 'e1000e', 'rtl8139']),
+    mac=dict(type='str'),
+    forwards=dict(type='list', elements='dict', default=[], options=FORWARD_OPTIONS),
+    restrict=dict(type='bool', default=False),
+)
+
+CLOUD_INIT_OPTIONS = dict(
+    hostname=dict(type='str'),
+    ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
+    user_data=dict(type='raw'),
+    network_config=dict(type='dict'),
+)
+
+KERNEL_BOOT_OPTIONS = dict(
+    kernel=dict(type='str', required=True),
+    initrd=dict(type='str'),
+    cmdline=dict(type='str'),
+)
+
+
+def domain_argument_spec():
+    """Options every domain module takes; each module adds its few own ones."""
+    return dict(
+        name=dict(type='str', required=True),
+        uri=dict(type='str', default='qemu:///system'),
+        state=dict(type='str', choices=STATES, default='running'),
+        vcpus=dict(type='int'),
+        memory=dict(type='str'),
+        cpu_mode=dict(type='str', choices=['host-passthrough', 'host-model', 'custom', 'maximum']),
+        cpu_model=dict(type='str'),
+        virt_type=dict(type='str', choices=['auto', 'kvm', 'qemu'], default='auto'),
+        machine=dict(type='str', choices=['q35', 'pc'], default='q35'),
+        firmware=dict(type='str', choices=['bios', 'efi']),
+        disks=dict(type='list', elements='dict', default=[], options=DISK_OPTIONS),
+        cloud_init=dict(type='dict', options=CLOUD_INIT_OPTIONS),
+        networks=dict(type='list', elements='dict', default=[], options=NETWORK_OPTIONS),
+        graphics=dict(type='str', choices=['none', 'vnc', 'spice'], default='none'),
+        graphics_password=dict(type='str', no_log=True),
+        kernel_boot=dict(type='dict', options=KERNEL_BOOT_OPTIONS),
+        autostart=dict(type='bool'),
+        timeout=dict(type='int', default=120),
+        restart_on_change=dict(type='bool', default=False),
+        remove_storage=dict(type='bool', default=False),
+    )
+
+
+# libvirt accepts longer names, but the name also becomes volume file names and the guest's
+# default hostname: keep it to what is safe in all three.
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$')
+_MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
+_CPU_MODEL = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+
+_VOLUME_SUFFIX = {'qcow2': 'qcow2', 'raw': 'img', 'vmdk': 'vmdk'}
+_HYPERV_ENLIGHTENMENTS = ('relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer',
+                          'reset', 'frequencies', 'tlbflush', 'ipi')
+
+# Guest profiles of l2_domain (l1_domain always uses 'hypervisor'). Minimums are refused below them.
+PROFILES = {
+    'hypervisor': dict(vcpus=2, memory=2 * 1024 ** 3, disk_bus='virtio', nic_model='virtio'),
+    'linux': dict(vcpus=1, memory=1024 ** 3, disk_bus='virtio', nic_model='virtio'),
+    'ubuntu22.04': dict(vcpus=2, memory=2 * 1024 ** 3, disk_bus='virtio', nic_model='virtio',
+                        osinfo='http://ubuntu.com/ubuntu/22.04'),
+    'windows11': dict(vcpus=2, memory=4 * 1024 ** 3, disk_bus='sata', nic_model='e1000e',
+                      osinfo='http://microsoft.com/win/11',
+                      minimum_vcpus=2, minimum_memory=4 * 1024 ** 3, minimum_disk=64 * 1024 ** 3),
+}
+
+
+class DiskSpec:
+    def __init__(self, name, volume, pool, fmt, size, backing_image, bus, target):
+        self.name = name
+        self.volume = volume
+        self.pool = pool
+        self.format = fmt
+        self.size = size
+        self.backing_image = backing_image
+        self.bus = bus
+        self.target = target
+
+
+class InterfaceSpec:
+    def __init__(self, kind, source, model, mac, forwards, restrict):
+        self.kind = kind
+        self.source = source
+        self.model = model
+        self.mac = mac
+        self.forwards = forwards
+        self.restrict = restrict
+
+
+class DomainSpec:
+    """Validated, normalized description of one domain. Built by ``DomainSpec.from_params``."""
+
+    level = 1
+    profile = 'hypervisor'
+    name = None
+    virt_type = None
+    machine = 'q35'
+    vcpus = None
+    memory = None  # bytes
+    cpu_mode = None
+    cpu_model = None
+    cpu_features = ()  # (policy, name) pairs
+    firmware = 'bios'
+    secure_boot = False
+    tpm = False
+    hyperv = False
+    osinfo = None
+    disks = ()
+    cdroms = ()  # paths of ISO images (install media, driver disks)
+    seed = None  # cloud_init option dict, or None
+    interfaces = ()
+    graphics = 'none'
+    graphics_password = None
+    kernel_boot = None
+
+    @classmethod
+    def from_params(cls, params, host, level=1, profile='hypervisor', warn=None):
+        """Validate module params against ``host`` (a HostCapabilities) and return a DomainSpec.
+
+        ``warn`` receives warnings (e.g. falling back to emulation).
+        """
+        spec = cls()
+        warn = warn or (lambda msg: None)
+        spec.level = level
+        spec.profile = profile
+        defaults = PROFILES[profile]
+
+        spec.name = cls.validate_name(params['name'])
+        spec.machine = params['machine']
+        spec.osinfo = defaults.get('osinfo')
+
+        spec.vcpus = params['vcpus'] if params['vcpus'] is not None else defaults['vcpus']
+        if spec.vcpus < 1:
+            raise OptionError('vcpus', 'must be at least 1, got %d' % spec.vcpus)
+        spec.memory = (parse_size(params['memory'], 'memory', minimum=16 * 1024 ** 2)
+                       if params['memory'] is not None else defaults['memory'])
+        spec._check_minimums(defaults)
+
+        spec._resolve_virt_type(params, host, warn)
+        spec._resolve_cpu(params, host)
+        spec._resolve_firmware(params)
+        spec.disks = tuple(spec._disk(i, d, defaults) for i, d in enumerate(params['disks']))
+        spec._check_unique('disks', [d.name for d in spec.disks])
+        if 'minimum_disk' in defaults:
+            spec._check_minimum_disk(defaults['minimum_disk'])
+        spec.interfaces = tuple(spec._interface(i, n, defaults) for i, n in enumerate(params['networks']))
+        spec._resolve_graphics(params)
+        spec.seed = {k: v for k, v in (params.get('cloud_init') or {}).items() if v is not None} or None
+        spec.cdroms = tuple((option, params[option]) for option in ('install_iso', 'virtio_iso') if params.get(option))
+        for option, path in spec.cdroms:
+            if not path.startswith('/'):
+                raise OptionError(option, "must be an absolute path on the host, got '%s'" % path)
+        if len(spec.disks) + len(spec.cdroms) + (1 if spec.seed else 0) > 26:
+            raise OptionError('disks', 'at most 26 disks and CD-ROMs in all')
+        spec.kernel_boot = params.get('kernel_boot') or None
+        if spec.kernel_boot and not spec.kernel_boot['kernel'].startswith('/'):
+            raise OptionError('kernel_boot.kernel', 'must be an absolute path on the host, got %r'
+                              % spec.kernel_boot['kernel'])
+        if params['timeout'] < 1:
+            raise OptionError('timeout', 'must be at least 1 second, got %d' % params['timeout'])
+        return spec
+
+    @staticmethod
+    def validate_name(name):
+        if not _NAME.match(name or ''):
+            raise OptionError('name', "'%s' is not a usable domain name: use 1 to 64 letters, digits, '.', '_', '+' "
+                                      "or '-', starting with a letter or digit" % (name,))
+        return name
+
+    def _check_minimums(self, defaults):
+        minimum = defaults.get('minimum_vcpus')
+        if minimum and self.vcpus < minimum:
+            raise OptionError('vcpus', 'the %s profile needs at least %d vCPUs, got %d' % (self.profile, minimum, self.vcpus))
+        minimum = defaults.get('minimum_memory')
+        if minimum and self.memory < minimum:
+            raise OptionError('memory', 'the %s profile needs at least %s, got %s'
+                              % (self.profile, format_size(minimum), format_size(self.memory)))
+
+    def _check_minimum_disk(self, minimum):
+        if not self.disks:
+            raise OptionError('disks', 'the %s profile needs a system disk of at least %s: add one to disks'
+                              % (self.profile, format_size(minimum)))
+        first = self.disks[0]
+        if first.size is not None and first.size < minimum:
+            raise OptionError('disks[0].size', 'the %s profile needs a system disk of at least %s, got %s'
+                              % (self.profile, format_size(minimum), format_size(first.size)))
+
+    @staticmethod
+    def _check_unique(option, values):
+        seen = set()
+        for value in values:
+            if value in seen:
+                raise OptionError(option, "'%s' appears twice: each entry needs its own name" % value)
+            seen.add(value)
+
+    def _resolve_virt_type(self, params, host, warn):
+        wanted = params['virt_type']
+        # Drivers that report no x86_64 guests at all (libvirt's test driver) cannot be checked.
+        checkable = bool(host.domain_types & {'kvm', 'qemu'})
+        if wanted == 'auto':
+            if host.kvm_usable:
+                self.virt_type = 'kvm'
+            else:
+                self.virt_type = 'qemu'
+                where = 'this L1' if self.level == 2 else 'the host'
+                warn("%s has no usable hardware virtualization (no /dev/kvm with vmx/svm behind the URI): "
+                     "'%s' runs EMULATED (virt_type qemu, TCG), which is far slower than KVM" % (where, self.name))
+            return
+        if checkable and wanted not in host.domain_types:
+            raise OptionError('virt_type', "libvirt does not offer domain type '%s' on this host (it offers: %s); "
+                                           "use virt_type auto or qemu" % (wanted, ', '.join(sorted(host.domain_types))))
+        self.virt_type = wanted
+
+    def _resolve_cpu(self, params, host):
+        mode = params['cpu_mode'] or ('host-passthrough' if self.virt_type == 'kvm' else 'maximum')
+        if mode == 'host-passthrough' and self.virt_type == 'qemu':
+            raise OptionError('cpu_mode', 'host-passthrough needs KVM but this domain is emulated (virt_type qemu): '
+                                          'use cpu_mode maximum (the default for emulation) or custom')
+        model = params['cpu_model']
+        if mode == 'custom':
+            if not model:
+                raise OptionError('cpu_model', 'cpu_mode custom needs cpu_model, e.g. EPYC or Skylake-Server')
+            if not _CPU_MODEL.match(model):
+                raise OptionError('cpu_model', "'%s' is not a CPU model name" % model)
+        elif model:
+            raise OptionError('cpu_model', 'is only used with cpu_mode custom (cpu_mode is %s)' % mode)
+        self.cpu_mode = mode
+        self.cpu_model = model if mode == 'custom' else None
+        if params.get('nested'):
+            feature = self._nested_feature(host)
+            if mode != 'host-passthrough':
+                self.cpu_features = (('require', feature),)
+
+    def _nested_feature(self, host):
+        """The CPU flag an L1 needs to be a hypervisor itself, or an OptionError if L0 cannot offer it."""
+        if self.virt_type == 'qemu':
+            # TCG emulates AMD-V (svm) whatever the host CPU is; it has no VT-x emulation.
+            if self.cpu_mode == 'host-model':
+                raise OptionError('cpu_mode', 'host-model cannot be combined with emulation and nested: '
+                                              'use cpu_mode maximum (the default)')
+            return 'svm'
+        feature = host.virtualization_feature
+        if feature is None:
+            raise OptionError('nested', "the L0 host behind the URI exposes neither vmx (Intel VT-x) nor svm (AMD-V), "
+                                        "so '%s' cannot be a KVM hypervisor. Enable VT-x/AMD-V in the firmware (or "
+                                        "nesting on this host's own hypervisor), or use virt_type qemu for an "
+                                        "emulated L1 with AMD-V" % self.name)
+        return feature
+
+    def _resolve_firmware(self, params):
+        self.firmware = params['firmware'] or 'bios'
+        if self.profile == 'windows11':
+            if params['firmware'] == 'bios':
+                raise OptionError('firmware', 'Windows 11 needs UEFI with Secure Boot: use firmware efi (the default '
+                                              'of the windows11 profile)')
+            if self.machine != 'q35':
+                raise OptionError('machine', 'Windows 11 with Secure Boot needs machine q35')
+            self.firmware = 'efi'
+            self.secure_boot = True
+            self.tpm = True
+            # Hyper-V enlightenments need KVM; QEMU's TCG refuses them (HV VP_INDEX).
+            self.hyperv = self.virt_type == 'kvm'
+
+    def _disk(self, index, disk, defaults):
+        option = 'disks[%d]' % index
+        if not _NAME.match(disk['name']):
+            raise OptionError(option + '.name', "'%s' is not a usable disk name: use letters, digits, '.', '_', "
+                                                "'+' or '-'" % disk['name'])
+        size = parse_size(disk['size'], option + '.size', default_unit='GiB') if disk['size'] is not None else None
+        backing = disk['backing_image']
+        if size is None and not backing:
+            raise OptionError(option + '.size', "disk '%s' needs a size (e.g. 20GiB) or a backing_image" % disk['name'])
+        if backing and disk['format'] != 'qcow2':
+            raise OptionError(option + '.format', 'a disk with backing_image is a copy-on-write overlay and must be '
+                                                  'qcow2, got %s' % disk['format'])
+        if backing and not backing.startswith('/'):
+            raise OptionError(option + '.backing_image', "must be an absolute path on the host, got '%s'" % backing)
+        bus = disk['bus'] or defaults['disk_bus']
+        return DiskSpec(name=disk['name'], volume='%s-%s.%s' % (self.name, disk['name'], _VOLUME_SUFFIX[disk['format']]),
+                        pool=disk['pool'], fmt=disk['format'], size=size, backing_image=backing, bus=bus,
+                        target=_target_dev(bus, index))
+
+    def _interface(self, index, net, defaults):
+        option = 'networks[%d]' % index
+        kind = net['type']
+        if kind != 'user' and not net['source']:
+            raise OptionError(option + '.source', 'a %s interface needs source: the libvirt %s name'
+                              % (kind, 'network' if kind == 'network' else 'bridge'))
+        if kind != 'user' and (net['forwards'] or net['restrict']):
+            raise OptionError(option + '.forwards', 'port forwards and restrict only apply to type user')
+        mac = net['mac'].lower() if net['mac'] else None
+        if mac is not None and not _MAC.match(mac):
+            raise OptionError(option + '.mac', "'%s' is not a MAC address such as 52:54:00:12:34:56" % net['mac'])
+        forwards = []
+        for fwd in net['forwards']:
+            for key in ('host_port', 'guest_port'):
+                if not 1 <= fwd[key] <= 65535:
+                    raise OptionError(option + '.forwards.' + key, 'must be a port between 1 and 65535, got %d' % fwd[key])
+            forwards.append((fwd['protocol'], fwd['host_port'], fwd['guest_port']))
+        return InterfaceSpec(kind=kind, source=net['source'], model=net['model'] or defaults['nic_model'], mac=mac,
+                             forwards=tuple(forwards), restrict=net['restrict'])
+
+    def _resolve_graphics(self, params):
+        self.graphics = params['graphics']
+        self.graphics_password = params['graphics_password']
+        if self.graphics != 'none' and not self.graphics_password:
+            raise OptionError('graphics_password', 'a %s console needs a password (it listens on 127.0.0.1 only, '
+                                                   'but any local user could reach it otherwise)' % self.graphics)
+        if self.graphics == 'vnc' and len(self.graphics_password) > 8:
+            raise OptionError('graphics_password', 'VNC passwords are limited to 8 characters')
+
+    @property
+    def user_interfaces(self):
+        return [i for i in self.interfaces if i.kind == 'user']
+
+    @property
+    def hyperv_enlightenments(self):
+        return _HYPERV_ENLIGHTENMENTS if self.hyperv else ()
+
+
+def _target_dev(bus, index):
+    prefix = 'vd' if bus == 'virtio' else 'sd'
+    return prefix + 'abcdefghijklmnopqrstuvwxyz'[index]

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: l1_domain
+short_description: A libvirt domain that is a hypervisor itself (an L1 of a nested KVM stack)
+version_added: 0.1.0
+description:
+  - Defines, starts, stops and removes a libvirt domain meant to run its own KVM guests, idempotently.
+  - Its CPU exposes hardware virtualization to the guest. With O(cpu_mode=host-passthrough) (the default
+    with KVM) the guest sees the L0 CPU including VT-x/AMD-V, provided nesting is enabled on L0 (see
+    M(nestedkvm.stack.kvm_nested_param)). With a named model the module adds
+    C(<feature policy='require' name='vmx'/>) or C(svm), matching the L0 CPU vendor.
+  - Where L0 has no hardware virtualization at all (CI machines, many cloud VMs), V(virt_type=auto) builds an
+    emulated L1 (domain type C(qemu), CPU mode C(maximum)) with an emulated AMD-V CPU, so the L1 kernel then
+    loads kvm_amd with nesting and runs its own guests on KVM. Slow, but the whole stack works.
+  - Defaults for an L1 are 2 vCPUs and 2 GiB of memory.
+author: nestedkvm.stack developers (@nestedkvm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - nestedkvm.stack.domain
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    support: full
+    platforms: posix
+options:
+  nested:
+    description:
+      - Give the guest hardware virtualization (vmx on Intel, svm on AMD or under emulation).
+      - Fails before anything is changed when the L0 cannot offer it (no VT-x/AMD-V with O(virt_type=kvm)).
+    type: bool
+    default: true
+seealso:
+  - module: nestedkvm.stack.l2_domain
+  - module: nestedkvm.stack.kvm_nested_param
+  - module: nestedkvm.stack.kvm_host_info
+'''
+
+EXAMPLES = r'''
+- name: An L1 hypervisor from a cloud image, reachable by SSH on 127.0.0.1:2222
+  nestedkvm.stack.l1_domain:
+    name: l1-a
+    vcpus: 4
+    memory: 8GiB
+    disks:
+      - name: root
+        backing_image: /var/lib/libvirt/images/debian-12-genericcloud-amd64.qcow2
+        size: 40GiB
+    cloud_init:
+      ssh_authorized_keys:
+        - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+    networks:
+      - type: user
+        forwards:
+          - host_port: 2222
+            guest_port: 22
+
+- name: Same, with a named CPU model (svm/vmx required to match the L0 vendor) on a bridge
+  nestedkvm.stack.l1_domain:
+    name: l1-b
+    cpu_mode: custom
+    cpu_model: EPYC
+    disks:
+      - name: root
+        size: 40GiB
+    networks:
+      - type: bridge
+        source: br0
+
+- name: Power it off for maintenance, waiting up to 5 minutes
+  nestedkvm.stack.l1_domain:
+    name: l1-a
+    state: shutdown
+    timeout: 300
+
+- name: Remove it and the volumes this collection created for it
+  nestedkvm.stack.l1_domain:
+    name: l1-a
+    state: absent
+    remove_storage: true
+'''
+
+RETURN = r'''
+name:
+  description: Domain name.
+  returned: always
+  type: str
+  sample: l1-a
+uuid:
+  description: Domain UUID (stable across runs).
+  returned: when the domain exists (not in check mode before it was created)
+  type: str
+  sample: 7d3e6a2e-3c55-4c4f-9a55-2f0e0c3a1b7e
+state:
+  description: Power state after the run (C(running), C(shutoff), C(paused), ... or C(absent)).
+  returned: always
+  type: str
+  sample: running
+virt_type:
+  description: Domain type used, C(kvm) or C(qemu) (emulation).
+  returned: unless O(state=absent)
+  type: str
+  sample: kvm
+reboot_required:
+  description: The definition of a running domain changed; it takes effect on the next boot.
+  returned: unless O(state=absent)
+  type: bool
+  sample: false
+changed_facts:
+  description: Managed facts of the definition that differ (empty when it is up to date).
+  returned: unless O(state=absent)
+  type: list
+  elements: str
+  sample: [memory_kib, current_memory_kib]
+actions:
+  description: What the run did, or in check mode would do, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [define, start]
+created_volumes:
+  description: Volumes created (C(pool/volume)); in check mode, those that would be.
+  returned: unless O(state=absent)
+  type: list
+  elements: str
+  sample: [default/l1-a-root.qcow2, default/l1-a-cidata.iso]
+removed_volumes:
+  description: Volumes deleted by O(state=absent) with O(remove_storage=true).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [default/l1-a-root.qcow2]
+definition:
+  description: The managed facts of the resulting definition (memory in KiB, CPU, disks, interfaces, ...); secrets hidden.
+  returned: unless O(state=absent)
+  type: dict
+'''
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run_domain_module
+
+
+def main():
+    run_domain_module(level=1, extra_options=dict(nested=dict(type='bool', default=True)))
+
+
+if __name__ == '__main__':
+    main()

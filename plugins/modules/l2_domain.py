@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: l2_domain
+short_description: A guest inside an L1 hypervisor (an L2 of a nested KVM stack), with guest profiles
+version_added: 0.1.0
+description:
+  - Defines, starts, stops and removes a libvirt guest domain, idempotently, usually on an L1 built with
+    M(nestedkvm.stack.l1_domain). Same engine and options as M(nestedkvm.stack.l1_domain), plus guest profiles.
+  - With V(virt_type=auto) the guest runs on KVM when the L1 offers a usable /dev/kvm, otherwise emulated with
+    a warning (check nesting on L0 and L1 with M(nestedkvm.stack.kvm_host_info)).
+author: nestedkvm.stack developers (@nestedkvm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - nestedkvm.stack.domain
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    support: full
+    platforms: posix
+options:
+  profile:
+    description:
+      - V(linux) - 1 vCPU, 1 GiB, virtio disk and NIC.
+      - V(ubuntu22.04) - 2 vCPUs, 2 GiB, virtio; meant for the Ubuntu 22.04 cloud image with O(cloud_init).
+      - V(windows11) - q35, UEFI with Secure Boot and Microsoft keys enrolled (OVMF, SMM), an emulated TPM 2.0
+        (swtpm, CRB), Hyper-V enlightenments and a Hyper-V clock (with KVM only, emulation refuses them),
+        local-time clock, SATA disk and e1000e NIC unless set otherwise. Refuses less than Windows 11 needs,
+        2 vCPUs, 4 GiB memory, a 64 GiB system disk (the first of O(disks)).
+    type: str
+    choices: [linux, ubuntu22.04, windows11]
+    default: linux
+  install_iso:
+    description: Absolute path of an installation ISO on the host, attached as a CD-ROM and booted after the disk.
+    type: str
+  virtio_iso:
+    description: Absolute path of a driver ISO (e.g. virtio-win) on the host, attached as a second CD-ROM.
+    type: str
+seealso:
+  - module: nestedkvm.stack.l1_domain
+  - module: nestedkvm.stack.kvm_host_info
+'''
+
+EXAMPLES = r'''
+- name: Ubuntu 22.04 guest from the cloud image, seeded by cloud-init
+  nestedkvm.stack.l2_domain:
+    name: ubuntu-a
+    profile: ubuntu22.04
+    disks:
+      - name: root
+        backing_image: /var/lib/libvirt/images/jammy-server-cloudimg-amd64.img
+        size: 20GiB
+    cloud_init:
+      hostname: ubuntu-a
+      ssh_authorized_keys:
+        - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+    networks:
+      - type: network
+        source: default
+
+- name: Windows 11 guest with Secure Boot, TPM 2.0 and the virtio drivers at hand
+  nestedkvm.stack.l2_domain:
+    name: win11
+    profile: windows11
+    vcpus: 4
+    memory: 8GiB
+    disks:
+      - name: system
+        size: 80GiB
+    install_iso: /var/lib/libvirt/images/Win11_English_x64.iso
+    virtio_iso: /var/lib/libvirt/images/virtio-win.iso
+    graphics: vnc
+    graphics_password: "{{ vault_vnc_password }}"
+    state: running
+'''
+
+RETURN = r'''
+name:
+  description: Domain name.
+  returned: always
+  type: str
+  sample: ubuntu-a
+uuid:
+  description: Domain UUID (stable across runs).
+  returned: when the domain exists (not in check mode before it was created)
+  type: str
+  sample: 7d3e6a2e-3c55-4c4f-9a55-2f0e0c3a1b7e
+state:
+  description: Power state after the run (C(running), C(shutoff), C(paused), ... or C(absent)).
+  returned: always
+  type: str
+  sample: running
+virt_type:
+  description: Domain type used, C(kvm) or C(qemu) (emulation).
+  returned: unless O(state=absent)
+  type: str
+  sample: kvm
+reboot_required:
+  description: The definition of a running domain changed; it takes effect on the next boot.
+  returned: unless O(state=absent)
+  type: bool
+  sample: false
+changed_facts:
+  description: Managed facts of the definition that differ (empty when it is up to date).
+  returned: unless O(state=absent)
+  type: list
+  elements: str
+  sample: [vcpus]
+actions:
+  description: What the run did, or in check mode would do, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [define, start]
+created_volumes:
+  description: Volumes created (C(pool/volume)); in check mode, those that would be.
+  returned: unless O(state=absent)
+  type: list
+  elements: str
+  sample: [default/win11-system.qcow2]
+removed_volumes:
+  description: Volumes deleted by O(state=absent) with O(remove_storage=true).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [default/win11-system.qcow2]
+definition:
+  description: The managed facts of the resulting definition (memory in KiB, CPU, disks, interfaces, ...); secrets hidden.
+  returned: unless O(state=absent)
+  type: dict
+'''
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run_domain_module
+
+
+def main():
+    run_domain_module(level=2, profile_option='profile', extra_options=dict(
+        profile=dict(type='str', choices=['linux', 'ubuntu22.04', 'windows11'], default='linux'),
+        install_iso=dict(type='str'),
+        virtio_iso=dict(type='str'),
+    ))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,327 @@
+"""Spec -> XML for every option, each result validated against libvirt's own RNG schema,
+plus merge (identity carried over) and describe (libvirt's normalizations are not changes)."""
+
+import copy
+
+import pytest
+from lxml import etree
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _domain_xml
+from ansible_collections.nestedkvm.stack.plugins.module_utils._compare import changed_keys, render
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, domain_argument_spec
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
+
+SCHEMA = '/usr/share/libvirt/schemas/domain.rng'
+# Hosts as libvirt describes them; an Intel or AMD host with VT cannot exist on this machine,
+# so these are stand-ins for what HostCapabilities.probe reads from a real one.
+INTEL_KVM = HostCapabilities({'kvm', 'qemu'}, 'intel', {'vmx', 'ept'})
+AMD_KVM = HostCapabilities({'kvm', 'qemu'}, 'amd', {'svm', 'npt'})
+NO_VT = HostCapabilities({'kvm', 'qemu'}, 'intel', set())  # like this machine: /dev/kvm, no vmx/svm
+
+
+@pytest.fixture(scope='module')
+def rng():
+    return etree.RelaxNG(file=SCHEMA)
+
+
+def params(**overrides):
+    """Module params as AnsibleModule would fill them in (defaults applied)."""
+    values = {name: option.get('default') for name, option in domain_argument_spec().items()}
+    values.update(name='dom1', nested=True)
+    values.update(overrides)
+    for i, disk in enumerate(values['disks']):
+        values['disks'][i] = dict(dict(size=None, format='qcow2', pool='default', backing_image=None, bus=None), **disk)
+    for i, net in enumerate(values['networks']):
+        values['networks'][i] = dict(dict(type='network', source=None, model=None, mac=None, forwards=[],
+                                          restrict=False), **net)
+        for j, fwd in enumerate(values['networks'][i]['forwards']):
+            values['networks'][i]['forwards'][j] = dict(dict(protocol='tcp'), **fwd)
+    return values
+
+
+def build(host=INTEL_KVM, level=1, profile='hypervisor', warnings=None, seed=None, **overrides):
+    spec = DomainSpec.from_params(params(**overrides), host, level=level, profile=profile,
+                                  warn=(warnings.append if warnings is not None else None))
+    paths = ['/pool/%s' % d.volume for d in spec.disks]
+    return spec, _domain_xml.build(spec, paths, seed, owned_volumes={('default', p.split('/')[-1]) for p in paths})
+
+
+def assert_valid(rng, root):
+    assert rng.validate(root), rng.error_log
+
+
+CASES = {
+    'l1 kvm passthrough': dict(),
+    'l1 kvm intel host-model': dict(cpu_mode='host-model'),
+    'l1 kvm custom': dict(cpu_mode='custom', cpu_model='Skylake-Server'),
+    'l1 emulated': dict(host=NO_VT),
+    'l1 pc efi': dict(machine='pc', firmware='efi'),
+    'disks': dict(disks=[dict(name='root', size='20GiB'), dict(name='data', size='5', format='raw', bus='sata'),
+                         dict(name='v', size='1G', format='vmdk', bus='scsi')]),
+    'overlay': dict(disks=[dict(name='root', backing_image='/images/base.qcow2')]),
+    'networks': dict(networks=[dict(source='default'), dict(type='bridge', source='br0', model='e1000e',
+                                                            mac='52:54:00:AA:BB:CC')]),
+    'user network': dict(networks=[dict(type='user', restrict=True, forwards=[dict(host_port=2222, guest_port=22),
+                                                                              dict(host_port=5353, guest_port=53,
+                                                                                   protocol='udp')])]),
+    'vnc': dict(graphics='vnc', graphics_password='s3cret'),
+    'spice': dict(graphics='spice', graphics_password='longer-password'),
+    'kernel boot': dict(kernel_boot=dict(kernel='/b/vmlinuz', initrd='/b/initrd.img', cmdline='root=/dev/vda rw')),
+    'seed': dict(seed=('/pool/dom1-cidata.iso', 'ab' * 32), cloud_init=dict(hostname='h')),
+    'autostart etc': dict(autostart=True, timeout=5, restart_on_change=True, vcpus=8, memory='16GiB'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_every_option_gives_schema_valid_xml(rng, case):
+    _spec, root = build(**CASES[case])
+    assert_valid(rng, root)
+
+
+@pytest.mark.parametrize('profile', ['linux', 'ubuntu22.04', 'windows11'])
+@pytest.mark.parametrize('host', [INTEL_KVM, NO_VT], ids=['kvm', 'emulated'])
+def test_l2_profiles_give_schema_valid_xml(rng, profile, host):
+    disks = [dict(name='system', size='64GiB')]
+    _spec, root = build(host=host, level=2, profile=profile, nested=False, disks=disks, graphics='vnc',
+                        graphics_password='pw', install_iso='/isos/win.iso', virtio_iso='/isos/virtio.iso')
+    assert_valid(rng, root)
+
+
+def test_nested_feature_follows_the_l0_vendor():
+    _spec, intel = build(host=INTEL_KVM, cpu_mode='host-model')
+    _spec, amd = build(host=AMD_KVM, cpu_mode='custom', cpu_model='EPYC')
+    assert intel.xpath('cpu/feature/@name') == ['vmx'] and intel.xpath('cpu/feature/@policy') == ['require']
+    assert amd.xpath('cpu/feature/@name') == ['svm']
+    assert amd.findtext('cpu/model') == 'EPYC'
+
+
+def test_passthrough_needs_no_feature_but_a_vt_host():
+    _spec, root = build(host=INTEL_KVM)
+    assert root.find('cpu').get('mode') == 'host-passthrough'
+    assert root.findall('cpu/feature') == []
+    with pytest.raises(OptionError, match=r'^nested: .*neither vmx .* nor svm'):
+        build(host=NO_VT, virt_type='kvm')
+
+
+def test_emulated_l1_gets_maximum_cpu_with_svm_and_a_warning():
+    warnings = []
+    spec, root = build(host=NO_VT, warnings=warnings)
+    assert root.get('type') == 'qemu' and spec.virt_type == 'qemu'
+    assert root.find('cpu').get('mode') == 'maximum'
+    assert root.xpath('cpu/feature/@name') == ['svm']
+    assert 'EMULATED' in warnings[0]
+
+
+def test_nested_off_adds_no_feature():
+    _spec, root = build(host=NO_VT, nested=False)
+    assert root.findall('cpu/feature') == []
+
+
+def test_windows11_profile():
+    disks = [dict(name='system', size='64GiB')]
+    _spec, root = build(level=2, profile='windows11', nested=False, disks=disks, install_iso='/i/win.iso',
+                        virtio_iso='/i/virtio.iso')
+    assert root.find('os').get('firmware') == 'efi'
+    assert sorted(root.xpath('os/firmware/feature[@enabled="yes"]/@name')) == ['enrolled-keys', 'secure-boot']
+    assert root.find('features/smm').get('state') == 'on'
+    assert root.find('devices/tpm').get('model') == 'tpm-crb'
+    assert root.find('devices/tpm/backend').attrib == {'type': 'emulator', 'version': '2.0'}
+    assert 'synic' in [e.tag for e in root.find('features/hyperv')]
+    assert root.xpath('clock/timer/@name') == ['hypervclock']
+    assert root.xpath('devices/disk[@device="cdrom"]/source/@file') == ['/i/win.iso', '/i/virtio.iso']
+    assert root.xpath('devices/disk[@device="disk"]/target/@bus') == ['sata']
+    assert root.xpath('os/boot/@dev') == ['hd', 'cdrom']
+
+
+def test_windows11_without_kvm_drops_hyperv_only():
+    _spec, root = build(host=NO_VT, level=2, profile='windows11', nested=False,
+                        disks=[dict(name='system', size='64GiB')])
+    assert root.find('features/hyperv') is None
+    assert root.find('devices/tpm') is not None and root.find('features/smm') is not None
+
+
+@pytest.mark.parametrize('overrides, option', [
+    (dict(vcpus=1), 'vcpus'),
+    (dict(memory='2GiB'), 'memory'),
+    (dict(disks=[dict(name='system', size='32GiB')]), 'disks[0].size'),
+    (dict(disks=[]), 'disks'),
+    (dict(firmware='bios'), 'firmware'),
+    (dict(machine='pc'), 'machine'),
+])
+def test_windows11_minimums_are_refused(overrides, option):
+    values = dict(disks=[dict(name='system', size='64GiB')], nested=False)
+    values.update(overrides)
+    with pytest.raises(OptionError) as err:
+        build(level=2, profile='windows11', **values)
+    assert err.value.details['option'] == option
+
+
+@pytest.mark.parametrize('overrides, option', [
+    (dict(name='a/b'), 'name'),
+    (dict(name='a<b'), 'name'),
+    (dict(name='has space'), 'name'),
+    (dict(name='x' * 300), 'name'),
+    (dict(vcpus=0), 'vcpus'),
+    (dict(vcpus=-2), 'vcpus'),
+    (dict(memory='lots'), 'memory'),
+    (dict(memory='-1G'), 'memory'),
+    (dict(memory='1MiB'), 'memory'),
+    (dict(cpu_mode='custom'), 'cpu_model'),
+    (dict(cpu_model='EPYC'), 'cpu_model'),
+    (dict(cpu_mode='custom', cpu_model="EPYC'/><x"), 'cpu_model'),
+    (dict(host=NO_VT, cpu_mode='host-passthrough'), 'cpu_mode'),
+    (dict(disks=[dict(name='root')]), 'disks[0].size'),
+    (dict(disks=[dict(name='root', size='lots')]), 'disks[0].size'),
+    (dict(disks=[dict(name='r/oot', size='1')]), 'disks[0].name'),
+    (dict(disks=[dict(name='root', size='1'), dict(name='root', size='1')]), 'disks'),
+    (dict(disks=[dict(name='root', backing_image='base.qcow2')]), 'disks[0].backing_image'),
+    (dict(disks=[dict(name='root', backing_image='/b.qcow2', format='raw')]), 'disks[0].format'),
+    (dict(networks=[dict(type='network')]), 'networks[0].source'),
+    (dict(networks=[dict(source='default', mac='nope')]), 'networks[0].mac'),
+    (dict(networks=[dict(type='user', forwards=[dict(host_port=0, guest_port=22)])]),
+     'networks[0].forwards.host_port'),
+    (dict(networks=[dict(source='br0', type='bridge', restrict=True)]), 'networks[0].forwards'),
+    (dict(graphics='vnc'), 'graphics_password'),
+    (dict(graphics='vnc', graphics_password='longer-than-8'), 'graphics_password'),
+    (dict(kernel_boot=dict(kernel='vmlinuz')), 'kernel_boot.kernel'),
+    (dict(timeout=0), 'timeout'),
+    (dict(host=HostCapabilities({'qemu'}, None, set()), virt_type='kvm'), 'virt_type'),
+])
+def test_bad_input_names_the_option(overrides, option):
+    with pytest.raises(OptionError) as err:
+        build(**overrides)
+    assert err.value.details['option'] == option
+    assert err.value.msg.startswith(option + ': ')
+
+
+def test_values_cannot_inject_xml(rng):
+    cmdline = "root=/dev/vda'/><devices><disk type='file'><source file='/etc/shadow'/></disk></devices><x a='"
+    _spec, root = build(kernel_boot=dict(kernel='/k</kernel><evil/>', cmdline=cmdline))
+    assert_valid(rng, root)
+    assert root.findtext('os/cmdline') == cmdline
+    assert root.find('.//evil') is None and len(root.findall('devices/disk')) == 0
+
+
+def test_user_network_is_a_loopback_only_qemu_netdev():
+    _spec, root = build(machine='pc', networks=[dict(type='user', restrict=True,
+                                                     forwards=[dict(host_port=2222, guest_port=22)])])
+    args = root.xpath('q:commandline/q:arg/@value', namespaces={'q': _domain_xml.QEMU_NS})
+    assert args == ['-netdev', 'user,id=nk-user0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22',
+                    '-device', 'virtio-net-pci,netdev=nk-user0,bus=pci.0,addr=0x10']
+    assert root.findall('devices/interface') == []
+
+
+def test_graphics_listen_on_loopback_and_password_is_hidden():
+    _spec, root = build(graphics='vnc', graphics_password='s3cret')
+    graphics = root.find('devices/graphics')
+    assert graphics.find('listen').get('address') == '127.0.0.1'
+    assert graphics.get('passwd') == 's3cret'
+    description = _domain_xml.describe(root)
+    assert 's3cret' not in render(description)
+    other = copy.deepcopy(root)
+    other.find('devices/graphics').set('passwd', 'other')
+    assert changed_keys(description, _domain_xml.describe(other)) == ['graphics']
+    assert '(changed)' in render(_domain_xml.describe(other), description)
+
+
+# -- merge and describe against libvirt's way of writing the same definition ---------------------
+
+LIVE = """
+<domain type='kvm'>
+  <name>dom1</name>
+  <uuid>0b8c2c32-1111-2222-3333-444455556666</uuid>
+  <metadata>
+    <nk:stack xmlns:nk="urn:nestedkvm:stack:1" level="1" profile="hypervisor">
+      <nk:volume pool="default" name="dom1-root.qcow2"/>
+    </nk:stack>
+    <other:note xmlns:other="urn:example:other">keep me</other:note>
+  </metadata>
+  <memory unit='KiB'>2097152</memory>
+  <currentMemory unit='KiB'>2097152</currentMemory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <features><acpi/><apic/><vmport state='off'/></features>
+  <cpu mode='host-passthrough' check='none' migratable='on'/>
+  <clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' discard='unmap'/>
+      <source file='/pool/dom1-root.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>
+    </disk>
+    <controller type='pci' index='0' model='pcie-root'/>
+    <interface type='network'>
+      <mac address='52:54:00:5e:aa:01'/>
+      <source network='default'/>
+      <model type='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </interface>
+    <serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/>
+      <address type='virtio-serial' controller='0' bus='0' port='1'/></channel>
+    <input type='tablet' bus='usb'/>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend>
+      <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></rng>
+  </devices>
+</domain>
+"""
+
+
+def live_and_desired(**overrides):
+    live = etree.fromstring(LIVE.encode())
+    values = dict(memory='2GiB', disks=[dict(name='root', size='10GiB')], networks=[dict(source='default')])
+    values.update(overrides)
+    _spec, desired = build(**values)
+    return live, desired
+
+
+def test_libvirt_defaults_are_not_changes():
+    live, desired = live_and_desired()
+    merged = _domain_xml.merge(live, desired)
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == []
+
+
+def test_merge_keeps_identity_and_what_we_do_not_manage(rng):
+    live, desired = live_and_desired(vcpus=4)
+    merged = _domain_xml.merge(live, desired)
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == ['vcpus']
+    assert merged.findtext('uuid') == '0b8c2c32-1111-2222-3333-444455556666'
+    assert merged.xpath('devices/interface/mac/@address') == ['52:54:00:5e:aa:01']
+    assert merged.xpath('devices/disk/address/@bus') == ['0x04']
+    assert merged.xpath('devices/rng/address/@bus') == ['0x05']
+    assert merged.find('devices/input') is not None and merged.find('devices/controller') is not None
+    assert merged.find('devices/emulator') is not None and merged.findtext('on_poweroff') == 'destroy'
+    assert merged.xpath('metadata/*[local-name()="note"]/text()') == ['keep me']
+    assert len(merged.findall('devices/disk')) == 1 and len(merged.findall('devices/serial')) == 1
+    assert_valid(rng, merged)
+
+
+def test_hand_edits_of_managed_facts_are_drift():
+    live, desired = live_and_desired()
+    live.find('memory').text = '4194304'
+    live.find('devices/interface/source').set('network', 'other')
+    merged = _domain_xml.merge(live, desired)
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == ['interfaces', 'memory_kib']
+
+
+def test_a_new_interface_gets_no_borrowed_mac():
+    live, desired = live_and_desired(networks=[dict(source='default'), dict(type='bridge', source='br0')])
+    merged = _domain_xml.merge(live, desired)
+    macs = [i.find('mac') for i in merged.findall('devices/interface')]
+    assert macs[0].get('address') == '52:54:00:5e:aa:01' and macs[1] is None
+
+
+def test_memory_units_are_normalized():
+    live, _desired = live_and_desired()
+    other = copy.deepcopy(live)
+    other.find('memory').set('unit', 'MiB')
+    other.find('memory').text = '2048'
+    assert _domain_xml.describe(other)['memory_kib'] == _domain_xml.describe(live)['memory_kib'] == 2097152

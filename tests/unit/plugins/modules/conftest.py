@@ -1,0 +1,48 @@
+"""Fixtures for module tests on libvirt's test driver (test:///default).
+
+The test driver is an in-memory hypervisor shared by all connections of this process while one
+stays open, and reset when the last one closes: the ``hypervisor`` fixture holds a connection for
+the length of one test, so calling a module twice sees the first run's domains, and the next test
+starts clean.
+"""
+
+import libvirt
+import pytest
+
+
+class TestHypervisor:
+    uri = 'test:///default'
+    pool = 'default-pool'  # the test driver's one pool, at /default-pool
+
+    def __init__(self):
+        self.conn = libvirt.open(self.uri)
+        self._builtin = {d.name() for d in self.conn.listAllDomains()}  # the driver's own 'test' domain
+
+    def domains(self):
+        """Domains defined since the fixture started."""
+        return sorted(d.name() for d in self.conn.listAllDomains() if d.name() not in self._builtin)
+
+    def volumes(self):
+        return sorted(self.conn.storagePoolLookupByName(self.pool).listVolumes())
+
+    def domain(self, name):
+        return self.conn.lookupByName(name)
+
+    def add_volume(self, name, size='1', unit='GiB', fmt='qcow2'):
+        self.conn.storagePoolLookupByName(self.pool).createXML(
+            "<volume><name>%s</name><capacity unit='%s'>%s</capacity><target><format type='%s'/></target></volume>"
+            % (name, unit, size, fmt), 0)
+        return '/%s/%s' % (self.pool, name)
+
+
+@pytest.fixture
+def hypervisor():
+    test_hypervisor = TestHypervisor()
+    yield test_hypervisor
+    test_hypervisor.conn.close()
+
+
+@pytest.fixture
+def base_image(hypervisor):
+    """A 2 GiB qcow2 'cloud image' volume in the test pool, for backing_image."""
+    return hypervisor.add_volume('base.qcow2', size='2')

@@ -1,0 +1,182 @@
+"""l1_domain's main() against libvirt's test driver: lifecycle, idempotence, check mode, diff,
+bad input (which must leave nothing behind) and storage ownership."""
+
+import pytest
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
+
+TEST_URI = 'test:///default'
+TEST_POOL = 'default-pool'
+
+
+def args(**overrides):
+    values = dict(name='l1a', uri=TEST_URI, virt_type='qemu', memory='1GiB',
+                  disks=[dict(name='root', pool=TEST_POOL, size='4GiB')],
+                  networks=[dict(type='network', source='default')])
+    values.update(overrides)
+    return values
+
+
+def test_lifecycle_is_idempotent_at_every_step(run_module, hypervisor):
+    for state, expected in (('present', 'shutoff'), ('running', 'running'), ('shutdown', 'shutoff'),
+                            ('running', 'running'), ('destroyed', 'shutoff')):
+        first = run_module(l1_domain, args(state=state))
+        assert first['changed'] and first['state'] == expected, (state, first)
+        assert first['uuid'] == hypervisor.domain('l1a').UUIDString()
+        again = run_module(l1_domain, args(state=state))
+        assert not again['changed'] and again['state'] == expected and again['actions'] == []
+    gone = run_module(l1_domain, args(state='absent'))
+    assert gone['changed'] and gone['actions'] == ['undefine']
+    assert not run_module(l1_domain, args(state='absent'))['changed']
+    assert hypervisor.domains() == []
+
+
+def test_first_run_defines_starts_and_creates_the_volume(run_module, hypervisor):
+    result = run_module(l1_domain, args())
+    assert result['changed'] and result['actions'] == ['define', 'start']
+    assert result['created_volumes'] == ['default-pool/l1a-root.qcow2']
+    assert hypervisor.volumes() == ['l1a-root.qcow2']
+    domain = hypervisor.domain('l1a')
+    assert domain.isActive()
+    assert 'svm' in domain.XMLDesc(0)  # emulated L1 gets AMD-V
+
+
+def test_check_mode_predicts_and_touches_nothing(run_module, hypervisor):
+    predicted = run_module(l1_domain, args(), check=True, diff=True)
+    assert predicted['changed'] and predicted['actions'] == ['define', 'start']
+    assert predicted['created_volumes'] == ['default-pool/l1a-root.qcow2']
+    assert predicted['diff']['before'] == '' and '"vcpus": 2' in predicted['diff']['after']
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []
+    real = run_module(l1_domain, args())
+    assert real['actions'] == predicted['actions'] and real['changed_facts'] == predicted['changed_facts']
+    assert not run_module(l1_domain, args(), check=True)['changed']
+
+
+def test_a_change_to_a_running_domain_is_saved_diffed_and_flagged(run_module, hypervisor):
+    first = run_module(l1_domain, args())
+    check = run_module(l1_domain, args(memory='2GiB', vcpus=3), check=True, diff=True)
+    assert check['changed'] and check['changed_facts'] == ['current_memory_kib', 'memory_kib', 'vcpus']
+    assert hypervisor.domain('l1a').info()[1] == 1024 * 1024  # check mode changed nothing
+    result = run_module(l1_domain, args(memory='2GiB', vcpus=3), diff=True)
+    assert result['changed'] and result['reboot_required'] and result['state'] == 'running'
+    assert '"vcpus": 2' in result['diff']['before'] and '"vcpus": 3' in result['diff']['after']
+    assert result['uuid'] == first['uuid']
+    assert result['definition']['interfaces'][0]['mac'] == first_mac(hypervisor)
+    assert not run_module(l1_domain, args(memory='2GiB', vcpus=3))['changed']
+
+
+def first_mac(hypervisor):
+    from lxml import etree
+    return etree.fromstring(hypervisor.domain('l1a').XMLDesc(2).encode()).xpath(
+        'devices/interface/mac/@address')[0]
+
+
+def test_restart_on_change_restarts(run_module, hypervisor):
+    run_module(l1_domain, args())
+    result = run_module(l1_domain, args(vcpus=4, restart_on_change=True))
+    assert result['actions'][-2:] == ['shutdown', 'start'] and not result['reboot_required']
+    assert hypervisor.domain('l1a').info()[3] == 4
+
+
+def test_macs_and_uuid_survive_reruns_and_changes(run_module, hypervisor):
+    run_module(l1_domain, args())
+    mac, uuid = first_mac(hypervisor), hypervisor.domain('l1a').UUIDString()
+    run_module(l1_domain, args(vcpus=3, networks=[dict(type='network', source='default'),
+                                                  dict(type='bridge', source='br0')]))
+    assert first_mac(hypervisor) == mac and hypervisor.domain('l1a').UUIDString() == uuid
+
+
+def test_hand_edit_is_drift_reported_in_check_mode(run_module, hypervisor):
+    run_module(l1_domain, args(state='present'))
+    xml = hypervisor.domain('l1a').XMLDesc(2)
+    xml = xml.replace("<vcpu placement='static'>2</vcpu>", "<vcpu placement='static'>5</vcpu>")
+    hypervisor.conn.defineXML(xml)
+    drift = run_module(l1_domain, args(state='present'), check=True, diff=True)
+    assert drift['changed'] and drift['changed_facts'] == ['vcpus']
+    assert hypervisor.domain('l1a').info()[3] == 5
+    assert run_module(l1_domain, args(state='present'))['changed']
+    assert hypervisor.domain('l1a').info()[3] == 2
+
+
+def test_overlay_of_a_base_image(run_module, hypervisor, base_image):
+    result = run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL, backing_image=base_image)]))
+    assert result['created_volumes'] == ['default-pool/l1a-root.qcow2']
+    volume = hypervisor.conn.storagePoolLookupByName(TEST_POOL).storageVolLookupByName('l1a-root.qcow2')
+    assert volume.info()[1] == 2 * 1024 ** 3  # as large as its base
+    assert not run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL,
+                                                      backing_image=base_image)]))['changed']
+
+
+def test_absent_removes_only_volumes_it_created(run_module, hypervisor):
+    hypervisor.add_volume('l1a-data.qcow2')  # the user's, not ours
+    two_disks = [dict(name='root', pool=TEST_POOL, size='1GiB'), dict(name='data', pool=TEST_POOL, size='1GiB')]
+    run_module(l1_domain, args(disks=two_disks))
+    removed = run_module(l1_domain, args(state='absent', remove_storage=True))
+    assert removed['removed_volumes'] == ['default-pool/l1a-root.qcow2']
+    assert hypervisor.volumes() == ['l1a-data.qcow2']
+
+
+def test_absent_keeps_storage_by_default_and_then_it_is_no_longer_ours(run_module, hypervisor):
+    run_module(l1_domain, args())
+    kept = run_module(l1_domain, args(state='absent'))
+    assert kept['removed_volumes'] == [] and hypervisor.volumes() == ['l1a-root.qcow2']
+    # Ownership lives in the domain's metadata: a volume left behind is the user's from now on.
+    run_module(l1_domain, args())
+    again = run_module(l1_domain, args(state='absent', remove_storage=True))
+    assert again['removed_volumes'] == [] and hypervisor.volumes() == ['l1a-root.qcow2']
+
+
+def test_autostart(run_module, hypervisor):
+    assert run_module(l1_domain, args(autostart=True))['actions'] == ['define', 'start', 'autostart on']
+    assert hypervisor.domain('l1a').autostart() == 1
+    assert not run_module(l1_domain, args(autostart=True))['changed']
+
+
+@pytest.mark.parametrize('overrides, option', [
+    (dict(name='bad/name'), 'name'),
+    (dict(name='bad<name'), 'name'),
+    (dict(name='x' * 300), 'name'),
+    (dict(vcpus=0), 'vcpus'),
+    (dict(memory='lots'), 'memory'),
+    (dict(memory='-1G'), 'memory'),
+    (dict(disks=[dict(name='root', pool='no-such-pool', size='1G')]), 'disks[0].pool'),
+    (dict(disks=[dict(name='root', pool=TEST_POOL, size='1G'), dict(name='d', pool='nope', size='1G')]),
+     'disks[1].pool'),
+    (dict(disks=[dict(name='root', pool=TEST_POOL, backing_image='/default-pool/missing.qcow2')]),
+     'disks[0].backing_image'),
+    (dict(virt_type='kvm'), 'nested'),  # the test "host" has no vmx/svm
+    (dict(cpu_mode='host-passthrough'), 'cpu_mode'),
+    (dict(uri='test:///no/such/driver.xml'), 'uri'),
+])
+def test_bad_input_fails_and_leaves_nothing_behind(run_module, hypervisor, overrides, option):
+    result = run_module(l1_domain, args(**overrides))
+    assert result['failed'] and result['option'] == option, result
+    assert result['msg'].startswith(option + ': ')
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []
+
+
+def test_unknown_choice_is_refused_by_the_argument_spec(run_module, hypervisor):
+    result = run_module(l1_domain, args(state='exploded'))
+    assert result['failed'] and 'state' in result['msg']
+    assert hypervisor.domains() == []
+
+
+def test_failed_define_rolls_back_created_volumes(run_module, hypervisor, monkeypatch):
+    import libvirt
+
+    def refuse(self, xml, flags=0):
+        raise libvirt.libvirtError('refused for the test')
+    monkeypatch.setattr(libvirt.virConnect, 'defineXMLFlags', refuse)
+    result = run_module(l1_domain, args())
+    assert result['failed'] and 'refused' in result['msg']
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []
+
+
+def test_nested_on_kvm_follows_the_l0_vendor(run_module, hypervisor, monkeypatch):
+    # No Intel host with VT-x can exist here: stand in for what libvirt would report on one.
+    monkeypatch.setattr(HostCapabilities, 'probe',
+                        classmethod(lambda cls, conn: cls({'kvm', 'qemu'}, 'intel', {'vmx'})))
+    result = run_module(l1_domain, args(virt_type='auto', cpu_mode='host-model'))
+    assert result['virt_type'] == 'kvm'
+    assert [list(f) for f in result['definition']['cpu']['features']] == [['require', 'vmx']]
