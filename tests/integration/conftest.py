@@ -1,0 +1,84 @@
+"""The integration tier: ansible-playbook against the real local libvirtd (qemu:///system), with
+QEMU under TCG. `make integration` starts libvirtd first (hack/libvirtd.sh). The tests get a
+storage pool of their own in a temporary directory and remove it, and every domain they made,
+afterwards."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+libvirt = pytest.importorskip('libvirt')
+
+URI = 'qemu:///system'
+POOL = 'nestedkvm-it'
+PREFIX = 'nk-it-'  # every domain and volume the tests make starts with this
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope='session')
+def system():
+    try:
+        conn = libvirt.open(URI)
+    except libvirt.libvirtError as exc:
+        pytest.fail('integration tier needs libvirtd at %s (run hack/libvirtd.sh start as root): %s' % (URI, exc))
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope='session')
+def pool(system):
+    # Under /var/lib so the QEMU user can reach the images (a home or /tmp path may not be traversable).
+    base = '/var/lib/libvirt/images' if os.path.isdir('/var/lib/libvirt/images') else tempfile.gettempdir()
+    path = tempfile.mkdtemp(prefix='nestedkvm-it-', dir=base)
+    os.chmod(path, 0o755)
+    _remove_pool(system)
+    pool = system.storagePoolDefineXML("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>"
+                                       % (POOL, path), 0)
+    pool.create(0)
+    yield POOL
+    _cleanup_domains(system)
+    _remove_pool(system)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _cleanup_domains(system):
+    for domain in system.listAllDomains():
+        if domain.name().startswith(PREFIX):
+            if domain.isActive():
+                domain.destroy()
+            domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+
+
+def _remove_pool(system):
+    try:
+        pool = system.storagePoolLookupByName(POOL)
+    except libvirt.libvirtError:
+        return
+    if pool.isActive():
+        for name in pool.listVolumes():
+            pool.storageVolLookupByName(name).delete(0)
+        pool.destroy()
+    pool.undefine()
+
+
+@pytest.fixture
+def playbook(pool):
+    """playbook(name, **extra_vars) runs tests/integration/playbooks/<name> and returns its output."""
+    def run(name, **extra_vars):
+        env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
+        env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(HERE, '..', '..', '.work', 'collections'))
+        ansible_playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+        command = [ansible_playbook, '-i', 'localhost,', '-c', 'local', os.path.join(HERE, 'playbooks', name),
+                   '-e', 'nk_pool=%s nk_prefix=%s' % (pool, PREFIX),
+                   '-e', 'ansible_python_interpreter=%s' % sys.executable]
+        for key, value in extra_vars.items():
+            command += ['-e', '%s=%s' % (key, value)]
+        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=False)
+        assert done.returncode == 0, done.stdout[-6000:]
+        return done.stdout
+    return run

@@ -1,0 +1,10 @@
+import re
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_l1_lifecycle(playbook):
+    output = playbook('l1_lifecycle.yml')
+    assert re.search(r'failed=0', output)
