@@ -135,6 +135,7 @@ class DomainManager:
             if not self.check_mode:
                 domain = self._create_and_define(candidate, to_create, seed_plan if seed_stale else None, seed_data,
                                                  result)
+                after = _domain_xml.describe(self._inactive_xml(domain))  # with what libvirt filled in (MACs)
             else:
                 result['created_volumes'] = ['%s/%s' % p.key for p in to_create]
             self.actions.append('define' if live is None else 'update definition (%s)' % ', '.join(config_changed))

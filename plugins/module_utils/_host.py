@@ -32,7 +32,8 @@ try:
 except ImportError:  # reported by read_libvirt, not a failure
     etree = None
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import libvirtError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 
 # The one root every reader joins its paths onto. Tests set it to a fake tree under tmp_path.
 ROOT = '/'
@@ -560,10 +561,6 @@ def format_version(number):
     return '%d.%d.%d' % (number // 1000000, (number // 1000) % 1000, number % 1000)
 
 
-def _ignore_libvirt_error(_ctx, _err):
-    """libvirt prints every error to stderr by default; errors arrive as exceptions anyway."""
-
-
 def read_libvirt(uri):
     """What libvirt at ``uri`` offers. Never raises: a missing binding or an unreachable daemon is reported."""
     result = dict(uri=uri, python_binding=libvirt is not None, reachable=False, error=None, version=None,
@@ -575,12 +572,12 @@ def read_libvirt(uri):
     if etree is None:
         result['error'] = 'the lxml Python library (python3-lxml) is not installed'
         return result
-    libvirt.registerErrorHandler(_ignore_libvirt_error, None)
     try:
-        conn = libvirt.open(uri)
-    except libvirtError as exc:
-        result['error'] = str(exc)
+        connection = Connection(uri)
+    except NestedKvmError as exc:
+        result['error'] = exc.msg
         return result
+    conn = connection.conn
     try:
         result['reachable'] = True
         result['version'] = format_version(conn.getLibVersion())
@@ -612,7 +609,7 @@ def read_libvirt(uri):
         result['error'] = str(exc)
     finally:
         try:
-            conn.close()
+            connection.close()
         except libvirtError:
             pass
     return result

@@ -40,6 +40,7 @@ def test_first_run_defines_starts_and_creates_the_volume(run_module, hypervisor)
     domain = hypervisor.domain('l1a')
     assert domain.isActive()
     assert 'svm' in domain.XMLDesc(0)  # emulated L1 gets AMD-V
+    assert result['definition']['interfaces'][0]['mac'] == first_mac(hypervisor)  # what libvirt generated
 
 
 def test_check_mode_predicts_and_touches_nothing(run_module, hypervisor):
