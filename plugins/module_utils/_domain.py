@@ -110,6 +110,13 @@ class DomainManager:
             if plan.volume is not None and not plan.owned:
                 self.module.warn("volume %s/%s already existed and is used as it is; it is not marked as created by "
                                  "this module, so remove_storage will keep it" % plan.key)
+            actual = plan.volume.info()[1] if plan.volume is not None else None
+            # Images round sizes up to their cluster size: only a real difference is worth a word.
+            if actual is not None and plan.capacity and abs(actual - plan.capacity) >= 1024 ** 2:
+                # Never shrink a disk; growing it is left to the user until it can be done safely online.
+                self.module.warn("%s.size: volume %s/%s holds %d bytes, not the %d asked for; existing volumes are not "
+                                 "resized (grow it with `virsh vol-resize` or `virsh blockresize`)"
+                                 % (plan.option, plan.pool_name, plan.name, actual, plan.capacity))
         seed_digest = hashlib.sha256(seed_data).hexdigest() if seed_data is not None else None
         seed_stale = seed_plan is not None and (seed_plan.volume is None or _seed_digest(live) != seed_digest)
         if seed_plan is not None and seed_plan.volume is not None and seed_stale and not seed_plan.owned:

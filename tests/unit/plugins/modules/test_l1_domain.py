@@ -181,3 +181,13 @@ def test_nested_on_kvm_follows_the_l0_vendor(run_module, hypervisor, monkeypatch
     result = run_module(l1_domain, args(virt_type='auto', cpu_mode='host-model'))
     assert result['virt_type'] == 'kvm'
     assert [list(f) for f in result['definition']['cpu']['features']] == [['require', 'vmx']]
+
+
+def test_a_changed_disk_size_is_not_applied_silently(run_module, hypervisor, monkeypatch):
+    warnings = []
+    from ansible.module_utils import basic
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    run_module(l1_domain, args())
+    result = run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL, size='8GiB')]))
+    assert not result['changed']
+    assert any(w.startswith('disks[0].size: volume default-pool/l1a-root.qcow2') for w in warnings), warnings
