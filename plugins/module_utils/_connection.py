@@ -44,6 +44,14 @@ def require_libraries():
         raise NestedKvmError(missing_required_lib('lxml'), exception=LXML_IMPORT_ERROR)
 
 
+def virtualization_flag(flags):
+    """'vmx' (Intel VT-x) or 'svm' (AMD-V) when among a CPU's ``flags``, else None."""
+    for name in ('vmx', 'svm'):
+        if name in flags:
+            return name
+    return None
+
+
 def _is_not_found(exc):
     codes = [getattr(libvirt, name, None) for name in _NOT_FOUND]
     return exc.get_error_code() in codes
@@ -145,10 +153,7 @@ class HostCapabilities:
     @property
     def virtualization_feature(self):
         """'vmx' or 'svm' when the host CPU itself offers hardware virtualization, else None."""
-        for name in ('vmx', 'svm'):
-            if name in self.cpu_features:
-                return name
-        return None
+        return virtualization_flag(self.cpu_features)
 
     @property
     def kvm_usable(self):

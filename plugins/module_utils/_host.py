@@ -32,7 +32,7 @@ try:
 except ImportError:  # reported by read_libvirt, not a failure
     etree = None
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, virtualization_flag
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 
 # The one root every reader joins its paths onto. Tests set it to a fake tree under tmp_path.
@@ -113,10 +113,7 @@ class CpuInfo(object):
     @property
     def virt_flag(self):
         """vmx, svm or None: the hardware virtualization this CPU offers to KVM."""
-        for flag in ('vmx', 'svm'):
-            if flag in self.flags:
-                return flag
-        return None
+        return virtualization_flag(self.flags)
 
     @property
     def hardware_virtualization(self):
