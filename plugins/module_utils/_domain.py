@@ -36,11 +36,9 @@ _PAUSED = 3
 _SHUTOFF = 5
 
 
-def owned_volumes(root):
-    """(pool, volume) pairs recorded in a definition as created by this collection."""
-    if root is None:
-        return set()
-    return set(tuple(v) for v in _domain_xml.describe(root)['owned_volumes'])
+def owned_volumes(description):
+    """(pool, volume) pairs a described definition records as created by this collection."""
+    return set(tuple(v) for v in description['owned_volumes']) if description else set()
 
 
 class DomainManager:
@@ -75,7 +73,7 @@ class DomainManager:
         before = _domain_xml.describe(live)
         result.update(changed=True, uuid=domain.UUIDString(),
                       diff=dict(before=_compare.render(before), after='', before_header=name, after_header='(absent)'))
-        volumes = sorted(owned_volumes(live)) if self.params['remove_storage'] else []
+        volumes = sorted(owned_volumes(before)) if self.params['remove_storage'] else []
         if domain.isActive():
             self._act('destroy', domain, 'destroy')
         self._act('undefine', domain, _undefine)
@@ -94,7 +92,8 @@ class DomainManager:
                                       warn=self.module.warn)
         domain = self.connection.domain(spec.name)
         live = self._inactive_xml(domain) if domain is not None else None
-        owned = owned_volumes(live)
+        before = _domain_xml.describe(live) if live is not None else None
+        owned = owned_volumes(before)
 
         plans = self.storage.plan_disks(spec, owned)
         for option, path in spec.cdroms:
@@ -118,7 +117,7 @@ class DomainManager:
                                  "resized (grow it with `virsh vol-resize` or `virsh blockresize`)"
                                  % (plan.option, plan.pool_name, plan.name, actual, plan.capacity))
         seed_digest = hashlib.sha256(seed_data).hexdigest() if seed_data is not None else None
-        seed_stale = seed_plan is not None and (seed_plan.volume is None or _seed_digest(live) != seed_digest)
+        seed_stale = seed_plan is not None and (seed_plan.volume is None or (before or {}).get('seed_sha256') != seed_digest)
         if seed_plan is not None and seed_plan.volume is not None and seed_stale and not seed_plan.owned:
             raise OptionError('cloud_init', "volume %s/%s exists but was not created by this module for '%s': "
                                             "remove it or rename the domain" % (seed_plan.pool_name, seed_plan.name, spec.name))
@@ -129,7 +128,6 @@ class DomainManager:
         seed = (seed_plan.path, seed_digest) if seed_plan is not None else None
         desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned)
         candidate = _domain_xml.merge(live, desired) if live is not None else desired
-        before = _domain_xml.describe(live) if live is not None else None
         after = _domain_xml.describe(candidate)
         config_changed = _compare.changed_keys(before, after)
 
@@ -267,7 +265,3 @@ def _undefine(domain):
         if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
             raise
         domain.undefine()
-
-
-def _seed_digest(root):
-    return _domain_xml.describe(root)['seed_sha256'] if root is not None else None
