@@ -12,8 +12,10 @@ SUDO=""
 # libvirt-dev, pkg-config, gcc, python3-dev: build libvirt-python (sdist only).
 # libvirt-daemon-system: libvirtd + RNG schemas (/usr/share/libvirt/schemas) + QEMU driver.
 # qemu-system-x86, qemu-utils, ovmf, swtpm: what real domains (integration tier, lab) run on.
+# debootstrap, e2fsprogs: the lab builds its own Debian images; openssh-client: it logs in to them.
 APT_PACKAGES="libvirt-dev pkg-config gcc python3-dev python3-venv libvirt-daemon-system
-  libvirt-clients qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools kmod genisoimage"
+  libvirt-clients qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools kmod genisoimage
+  debootstrap e2fsprogs openssh-client"
 
 missing=""
 for p in $APT_PACKAGES; do

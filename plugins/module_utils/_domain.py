@@ -18,7 +18,7 @@ import time
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _compare, _domain_xml
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import seed_iso
 from ansible_collections.nestedkvm.stack.plugins.module_utils._storage import Storage
@@ -64,7 +64,7 @@ class DomainManager:
     # -- absent ----------------------------------------------------------------------------
 
     def _absent(self):
-        name = DomainSpec.validate_name(self.params['name'])
+        name = validate_name(self.params['name'])
         domain = self.connection.domain(name)
         result = dict(changed=False, name=name, state='absent', removed_volumes=[])
         if domain is None:

@@ -86,6 +86,16 @@ def domain_argument_spec():
 # libvirt accepts longer names, but the name also becomes volume file names and the guest's
 # default hostname: keep it to what is safe in all three.
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$')
+
+
+def validate_name(name, what='domain'):
+    """The name of a libvirt object (domain, pool), or an OptionError naming option 'name'."""
+    if not _NAME.match(name or ''):
+        raise OptionError('name', "'%s' is not a usable %s name: use 1 to 64 letters, digits, '.', '_', '+' "
+                                  "or '-', starting with a letter or digit" % (name, what))
+    return name
+
+
 _MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
 _CPU_MODEL = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 
@@ -165,7 +175,7 @@ class DomainSpec:
         spec.profile = profile
         defaults = PROFILES[profile]
 
-        spec.name = cls.validate_name(params['name'])
+        spec.name = validate_name(params['name'])
         spec.machine = params['machine']
         spec.osinfo = defaults.get('osinfo')
 
@@ -199,13 +209,6 @@ class DomainSpec:
         if params['timeout'] < 1:
             raise OptionError('timeout', 'must be at least 1 second, got %d' % params['timeout'])
         return spec
-
-    @staticmethod
-    def validate_name(name):
-        if not _NAME.match(name or ''):
-            raise OptionError('name', "'%s' is not a usable domain name: use 1 to 64 letters, digits, '.', '_', '+' "
-                                      "or '-', starting with a letter or digit" % (name,))
-        return name
 
     def _check_minimums(self, defaults):
         minimum = defaults.get('minimum_vcpus')

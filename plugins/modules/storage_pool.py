@@ -1,0 +1,110 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nestedkvm.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: storage_pool
+short_description: A libvirt directory storage pool for domain disks and base images
+version_added: '0.1.0'
+description:
+  - Makes sure a libvirt storage pool of type C(dir) exists at O(path), is built (the directory exists), is active and
+    starts with libvirtd (O(autostart)); or that no pool of that name is defined.
+  - The disks of M(nestedkvm.stack.l1_domain) and M(nestedkvm.stack.l2_domain) are volumes in such a pool.
+  - An existing pool is never moved or redefined. A pool of the same name at another path, or of another type, is an
+    error that names both paths.
+  - O(state=absent) stops and undefines the pool only; its directory and the volumes in it are kept.
+author:
+  - nestedkvm.stack developers (@nestedkvm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+options:
+  name:
+    description: Pool name.
+    type: str
+    required: true
+  path:
+    description:
+      - Absolute path of the directory that holds the volumes. Required with O(state=present).
+      - Created with mode 0711 when missing (QEMU can reach the images it is given, other users cannot list them); an
+        existing directory is left as it is.
+    type: path
+  uri:
+    description: libvirt connection URI.
+    type: str
+    default: qemu:///system
+  state:
+    description: V(present) defines, builds and starts the pool. V(absent) stops and undefines it.
+    type: str
+    choices: [present, absent]
+    default: present
+  autostart:
+    description: Start the pool with libvirtd.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+    support: full
+requirements:
+  - libvirt-python
+  - lxml
+'''
+
+EXAMPLES = r'''
+- name: Pool for the lab's images
+  nestedkvm.stack.storage_pool:
+    name: nestedkvm
+    path: /var/lib/nestedkvm/pool
+
+- name: Forget the pool (its directory and volumes stay)
+  nestedkvm.stack.storage_pool:
+    name: nestedkvm
+    state: absent
+'''
+
+RETURN = r'''
+name:
+  description: Pool name.
+  returned: always
+  type: str
+  sample: nestedkvm
+actions:
+  description: What the run did, or in check mode would do, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [define, build, start, autostart]
+pool:
+  description: The pool after the run (C(None) when absent).
+  returned: always
+  type: dict
+  sample: {type: dir, path: /var/lib/nestedkvm/pool, active: true, autostart: true}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
+from ansible_collections.nestedkvm.stack.plugins.module_utils._pool import PoolManager, pool_argument_spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=pool_argument_spec(), supports_check_mode=True)
+    with reported_to(module):
+        result = PoolManager(module).run()
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

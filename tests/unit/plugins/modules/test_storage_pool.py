@@ -1,0 +1,75 @@
+"""storage_pool's main() against libvirt's test driver: define/build/start/autostart, idempotence,
+check mode, diff, a pool that exists elsewhere, and absent keeping the volumes."""
+
+from ansible_collections.nestedkvm.stack.plugins.modules import storage_pool
+
+TEST_URI = 'test:///default'
+
+
+def args(**overrides):
+    values = dict(name='lab', path='/var/lib/nk-lab', uri=TEST_URI)
+    values.update(overrides)
+    return values
+
+
+def pool_names(hypervisor):
+    return sorted(p.name() for p in hypervisor.conn.listAllStoragePools())
+
+
+def test_present_defines_builds_starts_and_is_idempotent(run_module, hypervisor):
+    first = run_module(storage_pool, args())
+    assert first['changed'] and first['actions'] == ['define', 'build', 'start', 'autostart']
+    assert first['pool'] == dict(type='dir', path='/var/lib/nk-lab', active=True, autostart=True)
+    pool = hypervisor.conn.storagePoolLookupByName('lab')
+    assert pool.isActive() and pool.autostart()
+    assert '<mode>0711</mode>' in pool.XMLDesc(0)
+    again = run_module(storage_pool, args())
+    assert not again['changed'] and again['actions'] == []
+    assert not run_module(storage_pool, args(), check=True)['changed']
+
+
+def test_check_mode_reports_and_changes_nothing(run_module, hypervisor):
+    before = pool_names(hypervisor)
+    result = run_module(storage_pool, args(), check=True, diff=True)
+    assert result['changed'] and result['actions'] == ['define', 'build', 'start', 'autostart']
+    assert result['diff']['before'] == '' and '/var/lib/nk-lab' in result['diff']['after']
+    assert pool_names(hypervisor) == before
+
+
+def test_an_inactive_pool_is_started_and_autostart_follows_the_option(run_module, hypervisor):
+    run_module(storage_pool, args(autostart=False))
+    hypervisor.conn.storagePoolLookupByName('lab').destroy()
+    result = run_module(storage_pool, args(), diff=True)
+    assert result['actions'] == ['start', 'autostart']
+    assert '"active": false' in result['diff']['before'] and '"active": true' in result['diff']['after']
+
+
+def test_a_pool_of_that_name_elsewhere_is_an_error_and_is_left_alone(run_module, hypervisor):
+    run_module(storage_pool, args())
+    result = run_module(storage_pool, args(path='/srv/other'))
+    assert result['failed'] and result['option'] == 'path'
+    assert '/var/lib/nk-lab' in result['msg'] and 'never moves' in result['msg']
+    assert hypervisor.conn.storagePoolLookupByName('lab').isActive()
+
+
+def test_absent_undefines_the_pool_and_keeps_its_volumes(run_module, hypervisor):
+    # The driver's own pool, with a volume in it: absent forgets the pool, never deletes the volume.
+    hypervisor.add_volume('keep.qcow2')
+    result = run_module(storage_pool, dict(name=hypervisor.pool, uri=TEST_URI, state='absent'))
+    assert result['changed'] and result['actions'] == ['stop', 'undefine']
+    assert hypervisor.pool not in pool_names(hypervisor)
+    assert not run_module(storage_pool, dict(name=hypervisor.pool, uri=TEST_URI, state='absent'))['changed']
+
+
+def test_bad_input_fails_before_touching_libvirt(run_module, hypervisor):
+    before = pool_names(hypervisor)
+    for bad, option in ((dict(path=None), 'path'), (dict(path='relative/dir'), 'path'),
+                        (dict(name='a/b'), 'name'), (dict(name='x' * 300), 'name')):
+        result = run_module(storage_pool, args(**bad))
+        assert result['failed'] and result['option'] == option, (bad, result)
+    assert pool_names(hypervisor) == before
+
+
+def test_a_uri_that_does_not_answer_names_the_option(run_module):
+    result = run_module(storage_pool, args(uri='qemu+unix:///system?socket=/nonexistent/sock'))
+    assert result['failed'] and result['option'] == 'uri'
