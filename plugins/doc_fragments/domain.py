@@ -180,6 +180,14 @@ options:
   graphics_password:
     description: Password of the graphical console (VNC allows at most 8 characters). Never shown in output.
     type: str
+  console_log:
+    description:
+      - Keep what the guest writes to its serial console (firmware, boot loader, kernel) in
+        C(/var/log/libvirt/qemu/<name>-serial.log) on the host, rewritten at each start (RV(console_log)).
+        C(virsh console) works as before.
+      - Set V(false) for C(qemu:///session), where that directory is not writable.
+    type: bool
+    default: true
   kernel_boot:
     description: Direct kernel boot, e.g. for images without a boot loader.
     type: dict

@@ -149,7 +149,7 @@ class DomainManager:
         self._converge_autostart(domain, result)
         result['changed'] = result['changed'] or bool(self.actions)
         result.update(actions=self.actions, reboot_required=self.reboot_required,
-                      definition=_compare.plain(after))
+                      definition=_compare.plain(after), console_log=after.get('console_log'))
         if domain is not None:
             result['uuid'] = domain.UUIDString()
         return result

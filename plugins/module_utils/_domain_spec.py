@@ -75,6 +75,7 @@ def domain_argument_spec():
         networks=dict(type='list', elements='dict', default=[], options=NETWORK_OPTIONS),
         graphics=dict(type='str', choices=['none', 'vnc', 'spice'], default='none'),
         graphics_password=dict(type='str', no_log=True),
+        console_log=dict(type='bool', default=True),
         kernel_boot=dict(type='dict', options=KERNEL_BOOT_OPTIONS),
         autostart=dict(type='bool'),
         timeout=dict(type='int', default=120),
@@ -96,6 +97,8 @@ def validate_name(name, what='domain'):
     return name
 
 
+# Where virtlogd keeps a system domain's serial output (the directory libvirt's own QEMU logs are in).
+CONSOLE_LOG = '/var/log/libvirt/qemu/%s-serial.log'
 _MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
 _CPU_MODEL = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 
@@ -161,6 +164,7 @@ class DomainSpec:
     interfaces = ()
     graphics = 'none'
     graphics_password = None
+    console_log = None  # path of the serial console's log file on the host, or None
     kernel_boot = None
 
     @classmethod
@@ -195,6 +199,8 @@ class DomainSpec:
             spec._check_minimum_disk(defaults['minimum_disk'])
         spec.interfaces = tuple(spec._interface(i, n, defaults) for i, n in enumerate(params['networks']))
         spec._resolve_graphics(params)
+        if params['console_log']:
+            spec.console_log = CONSOLE_LOG % spec.name
         spec.seed = {k: v for k, v in (params.get('cloud_init') or {}).items() if v is not None} or None
         spec.cdroms = tuple((option, params[option]) for option in ('install_iso', 'virtio_iso') if params.get(option))
         for option, path in spec.cdroms:

@@ -157,6 +157,9 @@ def _build_devices(devices, spec, disk_paths, seed_path):
         element = _sub(devices, 'graphics', type=spec.graphics, autoport='yes', passwd=spec.graphics_password)
         _sub(element, 'listen', type='address', address='127.0.0.1')
     serial = _sub(devices, 'serial', type='pty')
+    if spec.console_log:
+        # Rewritten at each start: the file shows this boot (firmware messages, kernel, login prompt).
+        _sub(serial, 'log', file=spec.console_log, append='off')
     _sub(serial, 'target', port='0')
     console = _sub(devices, 'console', type='pty')
     _sub(console, 'target', type='serial', port='0')
@@ -334,6 +337,7 @@ def describe(root):
         interfaces=[_describe_interface(i) for i in root.iterfind('devices/interface')],
         user_networks=root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS}),
         graphics=[_describe_graphics(g) for g in root.iterfind('devices/graphics')],
+        console_log=root.xpath('string(devices/serial[1]/log/@file)') or None,
         tpm=[(t.get('model'), t.find('backend').get('type') if t.find('backend') is not None else None,
               t.find('backend').get('version') if t.find('backend') is not None else None)
              for t in root.iterfind('devices/tpm')],

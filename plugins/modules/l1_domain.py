@@ -140,6 +140,11 @@ removed_volumes:
   type: list
   elements: str
   sample: [default/l1-a-root.qcow2]
+console_log:
+  description: Host file with the guest's serial console output of its current boot (null with O(console_log=false)).
+  returned: unless O(state=absent)
+  type: str
+  sample: /var/log/libvirt/qemu/l1-a-serial.log
 definition:
   description: The managed facts of the resulting definition (memory in KiB, CPU, disks, interfaces, ...); secrets hidden.
   returned: unless O(state=absent)

@@ -263,8 +263,10 @@ LIVE = """
       <model type='virtio'/>
       <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
     </interface>
-    <serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
+    <serial type='pty'><log file='/var/log/libvirt/qemu/dom1-serial.log' append='off'/>
+      <target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>
+    <console type='pty'><log file='/var/log/libvirt/qemu/dom1-serial.log' append='off'/>
+      <target type='serial' port='0'/></console>
     <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/>
       <address type='virtio-serial' controller='0' bus='0' port='1'/></channel>
     <input type='tablet' bus='usb'/>
@@ -325,3 +327,18 @@ def test_memory_units_are_normalized():
     other.find('memory').set('unit', 'MiB')
     other.find('memory').text = '2048'
     assert _domain_xml.describe(other)['memory_kib'] == _domain_xml.describe(live)['memory_kib'] == 2097152
+
+
+def test_the_serial_console_is_logged_to_a_file_unless_turned_off(rng):
+    _spec, root = build()
+    assert root.find('devices/serial/log').attrib == {'file': '/var/log/libvirt/qemu/dom1-serial.log', 'append': 'off'}
+    assert _domain_xml.describe(root)['console_log'] == '/var/log/libvirt/qemu/dom1-serial.log'
+    rng.assertValid(root)
+    _spec, quiet = build(console_log=False)
+    assert quiet.find('devices/serial/log') is None and _domain_xml.describe(quiet)['console_log'] is None
+
+
+def test_turning_the_console_log_off_is_a_change():
+    live, desired = live_and_desired(console_log=False)
+    merged = _domain_xml.merge(live, desired)
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == ['console_log']
