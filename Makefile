@@ -14,7 +14,7 @@ deps:
 	@hack/deps.sh
 
 lint: deps
-	ruff check plugins tests
+	ruff check plugins tests molecule
 	yamllint -s .
 	ansible-lint
 
@@ -31,11 +31,14 @@ integration: deps
 
 # Molecule scenarios: real VMs on the local libvirtd. `make test` runs full_stack (the lab of
 # inventories/local built, converged again with no change, checked inside L1 and L2, torn down:
-# it replaces a lab made by `make lab`). Pick others with SCENARIOS="...".
+# it replaces a lab made by `make lab`). Pick others with SCENARIOS="...", or SCENARIOS=all.
+# `molecule reset` first: its saved state ("prepared") would skip the prepare step of a new run.
 SCENARIOS ?= full_stack
+ALL_SCENARIOS := l0_host l1_hypervisor l2_guests full_stack
 molecule: deps
 	hack/libvirtd.sh start
-	set -e; for scenario in $(SCENARIOS); do molecule test -s $$scenario; done
+	set -e; for scenario in $(if $(filter all,$(SCENARIOS)),$(ALL_SCENARIOS),$(SCENARIOS)); do \
+	  molecule reset -s $$scenario; molecule test -s $$scenario; done
 
 # The whole lab on this machine: L0 = here (emulated where there is no VT-x/AMD-V), one L1, one L2.
 lab: deps
