@@ -32,13 +32,14 @@ integration: deps
 # Molecule scenarios: real VMs on the local libvirtd. `make test` runs full_stack (the lab of
 # inventories/local built, converged again with no change, checked inside L1 and L2, torn down:
 # it replaces a lab made by `make lab`). Pick others with SCENARIOS="...", or SCENARIOS=all.
-# `molecule reset` first: its saved state ("prepared") would skip the prepare step of a new run.
+# hack/molecule.sh resets Molecule's state first (a saved "prepared" would skip a new run's prepare
+# step). MOLECULE_ATTEMPTS=2 allows one more run of a failed scenario (CI sets it: see hack/molecule.sh).
 SCENARIOS ?= full_stack
 ALL_SCENARIOS := l0_host l1_hypervisor l2_guests full_stack
+MOLECULE_ATTEMPTS ?= 1
 molecule: deps
 	hack/libvirtd.sh start
-	set -e; for scenario in $(if $(filter all,$(SCENARIOS)),$(ALL_SCENARIOS),$(SCENARIOS)); do \
-	  molecule reset -s $$scenario; molecule test -s $$scenario; done
+	hack/molecule.sh $(MOLECULE_ATTEMPTS) $(if $(filter all,$(SCENARIOS)),$(ALL_SCENARIOS),$(SCENARIOS))
 
 # The whole lab on this machine: L0 = here (emulated where there is no VT-x/AMD-V), one L1, one L2.
 lab: deps
