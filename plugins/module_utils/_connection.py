@@ -113,10 +113,12 @@ class Connection:
 class HostCapabilities:
     """What the host behind a connection offers, read from libvirt (works for remote URIs too)."""
 
-    def __init__(self, domain_types, vendor, cpu_features):
+    def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None):
         self.domain_types = frozenset(domain_types)
         self.vendor = vendor  # 'intel', 'amd' or None
         self.cpu_features = frozenset(cpu_features)
+        self.cpus = cpus  # logical CPUs of the host, None when unknown
+        self.memory = memory  # bytes of RAM of the host, None when unknown
 
     @classmethod
     def probe(cls, conn):
@@ -125,7 +127,8 @@ class HostCapabilities:
         if 'kvm' not in domain_types and cls._offers_kvm(conn):
             domain_types.add('kvm')
         vendor = {'Intel': 'intel', 'AMD': 'amd'}.get(caps.findtext('host/cpu/vendor'))
-        return cls(domain_types, vendor, cls._expanded_cpu_features(conn, caps))
+        _model, memory_mib, cpus = conn.getInfo()[:3]
+        return cls(domain_types, vendor, cls._expanded_cpu_features(conn, caps), cpus=cpus, memory=memory_mib * 1024 ** 2)
 
     @staticmethod
     def _offers_kvm(conn):

@@ -90,6 +90,7 @@ class DomainManager:
         params = self.params
         spec = DomainSpec.from_params(params, self.connection.capabilities, level=self.level, profile=self.profile,
                                       warn=self.module.warn)
+        self._check_ports_are_free(spec)
         domain = self.connection.domain(spec.name)
         live = self._inactive_xml(domain) if domain is not None else None
         before = _domain_xml.describe(live) if live is not None else None
@@ -245,6 +246,19 @@ class DomainManager:
                                         _STATE_NAMES.get(domain.state()[0])))
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    def _check_ports_are_free(self, spec):
+        # Two domains forwarding the same loopback port: the second would fail only when it starts
+        # (or, defined while the first is off, steal its port later). Only runs with forwards to check.
+        wanted = {(protocol, port): option for protocol, port, option in spec.forwards}
+        if not wanted:
+            return
+        for other in self.connection.conn.listAllDomains():
+            if other.name() == spec.name:
+                continue
+            for taken in sorted(_domain_xml.forwarded_ports(self._inactive_xml(other)) & set(wanted)):
+                raise OptionError(wanted[taken], "%s port %d on 127.0.0.1 is already forwarded to domain '%s': pick a "
+                                                 "free port" % (taken[0], taken[1], other.name()))
 
     @staticmethod
     def _inactive_xml(domain):

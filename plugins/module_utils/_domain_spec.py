@@ -189,6 +189,7 @@ class DomainSpec:
         spec.memory = (parse_size(params['memory'], 'memory', minimum=16 * 1024 ** 2)
                        if params['memory'] is not None else defaults['memory'])
         spec._check_minimums(defaults)
+        spec._check_fits(host)
 
         spec._resolve_virt_type(params, host, warn)
         spec._resolve_cpu(params, host)
@@ -198,6 +199,7 @@ class DomainSpec:
         if 'minimum_disk' in defaults:
             spec._check_minimum_disk(defaults['minimum_disk'])
         spec.interfaces = tuple(spec._interface(i, n, defaults) for i, n in enumerate(params['networks']))
+        spec._check_forwards_unique()
         spec._resolve_graphics(params)
         if params['console_log']:
             spec.console_log = CONSOLE_LOG % spec.name
@@ -215,6 +217,15 @@ class DomainSpec:
         if params['timeout'] < 1:
             raise OptionError('timeout', 'must be at least 1 second, got %d' % params['timeout'])
         return spec
+
+    def _check_fits(self, host):
+        # More vCPUs or memory than the whole host has cannot run; for an L2 the host is its L1.
+        if host.cpus and self.vcpus > host.cpus:
+            raise OptionError('vcpus', '%d vCPUs asked for, but the host has %d logical CPUs (for an L2, its L1 is the host): '
+                                       'lower vcpus, or give the host more CPUs' % (self.vcpus, host.cpus))
+        if host.memory and self.memory > host.memory:
+            raise OptionError('memory', '%s asked for, but the host has %s in all (for an L2, its L1 is the host): lower '
+                                        'memory, or give the host more' % (format_size(self.memory), format_size(host.memory)))
 
     def _check_minimums(self, defaults):
         minimum = defaults.get('minimum_vcpus')
@@ -241,6 +252,14 @@ class DomainSpec:
             if value in seen:
                 raise OptionError(option, "'%s' appears twice: each entry needs its own name" % value)
             seen.add(value)
+
+    def _check_forwards_unique(self):
+        seen = {}
+        for protocol, port, option in self.forwards:
+            if (protocol, port) in seen:
+                raise OptionError(option, '%s port %d on 127.0.0.1 is already forwarded by %s: give each forward its own '
+                                          'host port' % (protocol, port, seen[(protocol, port)]))
+            seen[(protocol, port)] = option
 
     def _resolve_virt_type(self, params, host, warn):
         wanted = params['virt_type']
@@ -357,6 +376,12 @@ class DomainSpec:
                                                    'but any local user could reach it otherwise)' % self.graphics)
         if self.graphics == 'vnc' and len(self.graphics_password) > 8:
             raise OptionError('graphics_password', 'VNC passwords are limited to 8 characters')
+
+    @property
+    def forwards(self):
+        """(protocol, host port, option) of every port forward, in the order given."""
+        return [(protocol, host_port, 'networks[%d].forwards[%d].host_port' % (i, j))
+                for i, iface in enumerate(self.interfaces) for j, (protocol, host_port, _guest) in enumerate(iface.forwards)]
 
     @property
     def user_interfaces(self):

@@ -195,6 +195,17 @@ def _build_qemu_commandline(root, spec):
             etree.SubElement(commandline, '{%s}arg' % QEMU_NS, value=arg)
 
 
+_HOSTFWD = re.compile(r'hostfwd=(tcp|udp):127\.0\.0\.1:(\d+)-')
+
+
+def forwarded_ports(root):
+    """The (protocol, port) pairs on the host's 127.0.0.1 that a definition forwards to its guest."""
+    ports = set()
+    for value in root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS}):
+        ports.update((protocol, int(port)) for protocol, port in _HOSTFWD.findall(value))
+    return ports
+
+
 def merge(live, desired):
     """A copy of ``live`` (libvirt's inactive definition) with ``desired``'s managed parts laid over it."""
     merged = copy.deepcopy(live)

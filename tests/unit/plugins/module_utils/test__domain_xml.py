@@ -187,6 +187,11 @@ def test_windows11_minimums_are_refused(overrides, option):
     (dict(kernel_boot=dict(kernel='vmlinuz')), 'kernel_boot.kernel'),
     (dict(timeout=0), 'timeout'),
     (dict(host=HostCapabilities({'qemu'}, None, set()), virt_type='kvm'), 'virt_type'),
+    (dict(networks=[dict(type='user', forwards=[dict(host_port=2222, guest_port=22)]),
+                    dict(type='user', forwards=[dict(host_port=2222, guest_port=80)])]),
+     'networks[1].forwards[0].host_port'),
+    (dict(host=HostCapabilities({'kvm'}, 'intel', {'vmx'}, cpus=2, memory=8 * 1024 ** 3), vcpus=4), 'vcpus'),
+    (dict(host=HostCapabilities({'kvm'}, 'intel', {'vmx'}, cpus=2, memory=2 * 1024 ** 3), memory='3GiB'), 'memory'),
 ])
 def test_bad_input_names_the_option(overrides, option):
     with pytest.raises(OptionError) as err:
@@ -342,3 +347,10 @@ def test_turning_the_console_log_off_is_a_change():
     live, desired = live_and_desired(console_log=False)
     merged = _domain_xml.merge(live, desired)
     assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == ['console_log']
+
+
+def test_forwarded_ports_are_read_back_from_the_definition():
+    _spec, root = build(networks=[dict(type='user', forwards=[dict(host_port=2222, guest_port=22),
+                                                              dict(host_port=5353, guest_port=53, protocol='udp')])])
+    assert _domain_xml.forwarded_ports(root) == {('tcp', 2222), ('udp', 5353)}
+    assert _domain_xml.forwarded_ports(build()[1]) == set()

@@ -46,3 +46,20 @@ def hypervisor():
 def base_image(hypervisor):
     """A 2 GiB qcow2 'cloud image' volume in the test pool, for backing_image."""
     return hypervisor.add_volume('base.qcow2', size='2')
+
+
+@pytest.fixture
+def roomy_host(monkeypatch):
+    """The test driver's host has 3 GiB of RAM, less than a windows11 guest needs: report 16 GiB.
+
+    Mocked because no test driver host that size exists in-process (a custom test:///<file> driver
+    would, but does not keep its state across the connections of two module runs)."""
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+    probe = HostCapabilities.probe.__func__
+
+    def bigger(cls, conn):
+        capabilities = probe(cls, conn)
+        capabilities.memory = 16 * 1024 ** 3
+        return capabilities
+
+    monkeypatch.setattr(HostCapabilities, 'probe', classmethod(bigger))

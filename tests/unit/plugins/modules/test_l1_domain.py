@@ -191,3 +191,15 @@ def test_a_changed_disk_size_is_not_applied_silently(run_module, hypervisor, mon
     result = run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL, size='8GiB')]))
     assert not result['changed']
     assert any(w.startswith('disks[0].size: volume default-pool/l1a-root.qcow2') for w in warnings), warnings
+
+
+@pytest.mark.parametrize('overrides, option, says', [
+    (dict(vcpus=17), 'vcpus', '16 logical CPUs'),
+    (dict(memory='4GiB'), 'memory', '3GiB in all'),
+])
+def test_a_guest_larger_than_its_host_is_refused_and_nothing_is_made(run_module, hypervisor, overrides, option, says):
+    # The test driver's host: 16 CPUs, 3 GiB. For an L2 the host is its L1, so this is also the
+    # "L2 bigger than its L1" case.
+    result = run_module(l1_domain, args(**overrides))
+    assert result['failed'] and result['option'] == option and says in result['msg'], result
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []

@@ -7,6 +7,9 @@ from ansible_collections.nestedkvm.stack.plugins.modules import l2_domain
 TEST_URI = 'test:///default'
 TEST_POOL = 'default-pool'
 
+# A windows11 guest needs 4 GiB; the test driver's host has 3 GiB (see roomy_host).
+pytestmark = pytest.mark.usefixtures('roomy_host')
+
 
 def args(**overrides):
     values = dict(name='win', uri=TEST_URI, virt_type='qemu', profile='windows11',
