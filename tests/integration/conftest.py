@@ -67,8 +67,9 @@ def _remove_pool(system):
 
 @pytest.fixture
 def playbook(pool):
-    """playbook(name, **extra_vars) runs tests/integration/playbooks/<name> and returns its output."""
-    def run(name, **extra_vars):
+    """playbook(name, *options, **extra_vars) runs tests/integration/playbooks/<name> (with extra
+    ansible-playbook options such as '-vvv') and returns its output."""
+    def run(name, *options, **extra_vars):
         env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
         env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(HERE, '..', '..', '.work', 'collections'))
         ansible_playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
@@ -77,6 +78,7 @@ def playbook(pool):
                    '-e', 'ansible_python_interpreter=%s' % sys.executable]
         for key, value in extra_vars.items():
             command += ['-e', '%s=%s' % (key, value)]
+        command += list(options)
         done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, check=False)
         assert done.returncode == 0, done.stdout[-6000:]

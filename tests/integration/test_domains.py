@@ -20,3 +20,9 @@ def test_two_domains_cannot_claim_one_forwarded_port(playbook):
 
 def test_roles_refuse_bad_variables_first(playbook):
     playbook('role_bad_vars.yml')
+
+
+def test_console_passwords_never_reach_the_output(playbook):
+    output = playbook('secrets.yml', '-vvv', '--diff')
+    assert 'Nk7s3Cr' not in output and 'rC3s7kN' not in output
+    assert 'graphics_password' in output  # the option was there, masked
