@@ -115,10 +115,23 @@ options:
         description: Public SSH keys for the default user. Prefer keys to passwords.
         type: list
         elements: str
+      ssh_host_keys:
+        description:
+          - Unencrypted OpenSSH private keys (as C(ssh-keygen -t ed25519 -N "") writes them) that the guest uses as
+            its SSH host keys, at most one per type (ed25519, ecdsa, rsa). Written into user-data as cloud-init's
+            C(ssh_keys), with the public halves derived from them.
+          - Generate them on the controller and put the public keys in C(known_hosts) before the first
+            connection, so SSH checks the guest's identity from the start instead of trusting it on first use.
+          - Never shown in output (C(no_log)). They are in the seed volume, which only root and the QEMU user can
+            read (mode 0600). Needs O(cloud_init.user_data) as a dict, or unset.
+        type: list
+        elements: str
       user_data:
         description:
           - A dict, written as C(#cloud-config), or a string passed through as is (e.g. a shell script starting
-            with C(#!)). Use hashed passwords (C(passwd) with a crypt hash), never plain text.
+            with C(#!)).
+          - In a dict, plain-text passwords are refused (C(password), C(users[].plain_text_passwd), C(chpasswd.list),
+            C(chpasswd.users) entries whose type is not C(hash)); give C(passwd) a crypt hash, or better, use SSH keys.
         type: raw
       network_config:
         description: Network configuration (version 1 or 2) as a dict.

@@ -46,6 +46,7 @@ NETWORK_OPTIONS = dict(
 CLOUD_INIT_OPTIONS = dict(
     hostname=dict(type='str'),
     ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
+    ssh_host_keys=dict(type='list', elements='str', no_log=True),
     user_data=dict(type='raw'),
     network_config=dict(type='dict'),
 )

@@ -394,19 +394,35 @@ def _resolve_id(value, table):
     return entry[0] if entry else None
 
 
+def _qemu_identity():
+    """User, uid and primary gid QEMU runs as under qemu:///system (per qemu.conf, else the distribution's
+    user), with the parsed passwd and group tables; ids are None when they cannot be resolved."""
+    passwd = parse_passwd(read_text('/etc/passwd', ''))
+    groups = parse_group(read_text('/etc/group', ''))
+    conf = parse_qemu_conf(read_text('/etc/libvirt/qemu.conf', ''))
+    user = conf['user'] or next((name for name in QEMU_USER_CANDIDATES if name in passwd), QEMU_USER_CANDIDATES[0])
+    uid = _resolve_id(user, passwd)
+    gid = _resolve_id(conf['group'], groups)
+    if gid is None and uid is not None:
+        gid = next((ids[1] for ids in passwd.values() if ids[0] == uid), None)
+    return dict(user=user, group=conf['group'], uid=uid, gid=gid, passwd=passwd, groups=groups)
+
+
+def qemu_user_ids():
+    """(uid, gid) of the user and group QEMU runs as under qemu:///system; None if unknown."""
+    identity = _qemu_identity()
+    return (identity['uid'], identity['gid']) if identity['uid'] is not None and identity['gid'] is not None else None
+
+
 def qemu_user_access():
     """Can the user QEMU runs as (per libvirt's qemu.conf) open /dev/kvm read-write?
 
     Returns a dict: user, group, uid, can_open (bool, or None when it cannot be judged), hint (what to run when
     it cannot), mode/owner/group of /dev/kvm.
     """
-    passwd = parse_passwd(read_text('/etc/passwd', ''))
-    groups = parse_group(read_text('/etc/group', ''))
-    conf = parse_qemu_conf(read_text('/etc/libvirt/qemu.conf', ''))
-    user = conf['user']
-    if user is None:
-        user = next((name for name in QEMU_USER_CANDIDATES if name in passwd), QEMU_USER_CANDIDATES[0])
-    result = dict(user=user, group=conf['group'], uid=None, can_open=None, hint=None,
+    identity = _qemu_identity()
+    user, passwd, groups = identity['user'], identity['passwd'], identity['groups']
+    result = dict(user=user, group=identity['group'], uid=None, can_open=None, hint=None,
                   device_mode=None, device_owner=None, device_group=None)
     try:
         st = os.stat(host_path(DEV_KVM))
@@ -418,16 +434,13 @@ def qemu_user_access():
     result.update(device_mode='%04o' % stat.S_IMODE(st.st_mode),
                   device_owner=names_by_uid.get(st.st_uid, str(st.st_uid)),
                   device_group=names_by_gid.get(st.st_gid, str(st.st_gid)))
-    uid = _resolve_id(user, passwd)
+    uid = identity['uid']
     result['uid'] = uid
     if uid is None:
         result['hint'] = ('the QEMU user %s does not exist here (is libvirt installed?); set user in '
                           '/etc/libvirt/qemu.conf' % user)
         return result
-    primary = _resolve_id(conf['group'], groups)
-    if primary is None:
-        primary = next((ids[1] for ids in passwd.values() if ids[0] == uid), None)
-    gids = set([primary]) if primary is not None else set()
+    gids = set([identity['gid']]) if identity['gid'] is not None else set()
     gids.update(gid for gid, members in groups.values() if user in members)
     result['can_open'] = can_open_rw(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, uid, gids)
     if not result['can_open']:

@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
 import datetime
 import hashlib
 import json
@@ -320,12 +322,87 @@ def to_yaml(value):
 
 # --------------------------------------------------------------------------- NoCloud seed
 
-CLOUD_INIT_KEYS = ('hostname', 'ssh_authorized_keys', 'user_data', 'vendor_data', 'network_config')
+CLOUD_INIT_KEYS = ('hostname', 'ssh_authorized_keys', 'ssh_host_keys', 'user_data', 'vendor_data', 'network_config')
 
 _HOSTNAME_LABEL = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
 # cloud-init ignores a user-data part it cannot classify, so a string must start like one it knows:
 # '#cloud-config', '#!', '#include', '#cloud-boothook', '## template: jinja' ... or a MIME message.
 _RAW_USER_DATA_START = re.compile(r'^(#|content-type:|mime-version:|from )', re.IGNORECASE)
+
+
+# cloud-init's names (ssh_keys: <name>_private/<name>_public) for OpenSSH key types.
+_HOST_KEY_TYPES = {'ssh-ed25519': 'ed25519', 'ssh-rsa': 'rsa', 'ecdsa-sha2-nistp256': 'ecdsa',
+                   'ecdsa-sha2-nistp384': 'ecdsa', 'ecdsa-sha2-nistp521': 'ecdsa'}
+_OPENSSH_KEY = re.compile(r'-----BEGIN OPENSSH PRIVATE KEY-----\s*(.+?)\s*-----END OPENSSH PRIVATE KEY-----', re.DOTALL)
+
+
+def host_public_key(private_key, option='cloud_init.ssh_host_keys'):
+    """The public key line ('ssh-ed25519 AAAA...') of an unencrypted OpenSSH private key.
+
+    The openssh-key-v1 format carries the public key in the clear right after the cipher and KDF
+    names, so no cryptography library is needed to derive it.
+    """
+    match = _OPENSSH_KEY.search(private_key or '')
+    if not match:
+        raise OptionError(option, 'each item must be an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----, '
+                                  'as `ssh-keygen -t ed25519 -N ""` writes it)')
+    try:
+        data = base64.b64decode(''.join(match.group(1).split()), validate=True)
+        if not data.startswith(b'openssh-key-v1\0'):
+            raise ValueError('not openssh-key-v1')
+        fields, offset = [], len(b'openssh-key-v1\0')
+        for _field in ('cipher', 'kdf', 'kdf options'):
+            length = struct.unpack('>I', data[offset:offset + 4])[0]
+            fields.append(data[offset + 4:offset + 4 + length])
+            offset += 4 + length
+        offset += 4  # number of keys
+        length = struct.unpack('>I', data[offset:offset + 4])[0]
+        blob = data[offset + 4:offset + 4 + length]
+        key_type = blob[4:4 + struct.unpack('>I', blob[:4])[0]].decode('ascii')
+    except (binascii.Error, ValueError, struct.error, UnicodeDecodeError):
+        raise OptionError(option, 'an item is not a readable OpenSSH private key; write a new one with '
+                                  '`ssh-keygen -t ed25519 -N "" -f <file>`')
+    if fields[0] != b'none':
+        raise OptionError(option, 'a host key is encrypted with a passphrase; the guest cannot use it: give an '
+                                  'unencrypted key (ssh-keygen -N "")')
+    if key_type not in _HOST_KEY_TYPES:
+        raise OptionError(option, 'host keys of type %s are not supported; use ed25519, ecdsa or rsa' % key_type)
+    return '%s %s' % (key_type, base64.b64encode(blob).decode('ascii'))
+
+
+def _host_keys(keys):
+    """cloud-init's ``ssh_keys`` mapping for ``cloud_init.ssh_host_keys`` (private keys)."""
+    result = {}
+    for key in keys or ():
+        public = host_public_key(key)
+        name = _HOST_KEY_TYPES[public.split()[0]]
+        if name + '_private' in result:
+            raise OptionError('cloud_init.ssh_host_keys', 'two %s keys; give at most one key of each type' % name)
+        result[name + '_private'] = key.strip() + '\n'
+        result[name + '_public'] = public
+    return result
+
+
+def _check_hashed_passwords(user_data):
+    """Refuse plain-text passwords in a user-data mapping: the seed is readable by whoever can read the
+    volume, and its user-data is kept in the guest's /var/lib/cloud."""
+    option = 'cloud_init.user_data'
+    advice = ("give a crypt(3) hash as 'passwd' instead, e.g. {{ secret | password_hash('sha512') }}; "
+              "better, SSH keys and lock_passwd: true")
+    if 'password' in user_data:
+        raise OptionError(option, "'password' sets a plain-text password: " + advice)
+    for index, user in enumerate(user_data.get('users') or ()):
+        if isinstance(user, dict) and 'plain_text_passwd' in user:
+            raise OptionError(option, "users[%d].plain_text_passwd is a plain-text password: %s" % (index, advice))
+    chpasswd = user_data.get('chpasswd')
+    if isinstance(chpasswd, dict):
+        if 'list' in chpasswd:
+            raise OptionError(option, "chpasswd.list holds plain-text passwords: use chpasswd.users with "
+                                      "type: hash, or " + advice)
+        for index, user in enumerate(chpasswd.get('users') or ()):
+            if isinstance(user, dict) and 'password' in user and user.get('type') != 'hash':
+                raise OptionError(option, "chpasswd.users[%d] is not of type: hash; give its crypt(3) hash with "
+                                          "type: hash (RANDOM is also fine)" % index)
 
 
 def _valid_hostname(name):
@@ -358,8 +435,13 @@ class NoCloudSeed(object):
     ``user_data`` / ``vendor_data``
         a mapping, rendered as ``#cloud-config`` (see to_yaml), or a string passed through
         unchanged (``#cloud-config`` text, a ``#!`` script, a MIME multipart message...).
-        Passwords are not rewritten: prefer ``passwd`` with a crypt(3) hash over plain text
-        ``password``/``chpasswd``, since the seed is readable by anyone who can read the volume.
+        In a mapping, plain-text passwords (``password``, ``users[].plain_text_passwd``,
+        ``chpasswd.list``, ``chpasswd.users`` not of type hash) are refused: use ``passwd`` with a
+        crypt(3) hash, since the seed is readable by anyone who can read the volume.
+    ``ssh_host_keys``
+        OpenSSH private keys the guest uses as its SSH host keys (cloud-init ``ssh_keys``, with the
+        public halves derived here), so the controller can trust the guest's key before first
+        contact. Needs ``user_data`` as a mapping or none.
     ``network_config``
         a network configuration mapping, version 1 or 2 (a top-level ``network:`` wrapper is
         removed, as older cloud-init releases only accept the bare form in NoCloud).
@@ -383,6 +465,10 @@ class NoCloudSeed(object):
         self.domain_name = domain_name
         self.hostname = self._hostname(cloud_init.get('hostname'), domain_name)
         self.ssh_authorized_keys = self._keys(cloud_init.get('ssh_authorized_keys'))
+        host_keys = cloud_init.get('ssh_host_keys')
+        if host_keys is not None and (isinstance(host_keys, str) or not isinstance(host_keys, (list, tuple))):
+            raise OptionError('cloud_init.ssh_host_keys', 'must be a list of private keys')
+        self.ssh_host_keys = _host_keys(host_keys)
         user_data = self._document(cloud_init.get('user_data'), 'cloud_init.user_data')
         vendor_data = self._document(cloud_init.get('vendor_data'), 'cloud_init.vendor_data')
         network_config = self._network_config(cloud_init.get('network_config'))
@@ -491,7 +577,15 @@ class NoCloudSeed(object):
 
     def _render_user_data(self, user_data):
         option = 'cloud_init.user_data'
+        if self.ssh_host_keys:
+            if user_data is not None and not isinstance(user_data, dict):
+                raise OptionError('cloud_init.ssh_host_keys', 'needs user_data as a mapping (or none), to add '
+                                                              'ssh_keys to it; put the keys in your own user_data')
+            if user_data and 'ssh_keys' in user_data:
+                raise OptionError(option, 'ssh_keys is set here and by cloud_init.ssh_host_keys: use one')
+            user_data = dict(user_data or {}, ssh_keys=self.ssh_host_keys)
         if isinstance(user_data, dict):
+            _check_hashed_passwords(user_data)
             if self.ssh_authorized_keys:
                 existing = user_data.get('ssh_authorized_keys') or []
                 if isinstance(existing, str) or not isinstance(existing, (list, tuple)):

@@ -17,6 +17,7 @@ import struct
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host import qemu_user_ids
 
 try:
     import libvirt
@@ -24,14 +25,15 @@ try:
 except ImportError:  # reported by _connection.require_libraries
     pass
 
-# Image files hold guest data: only their owner (root, then the QEMU user libvirt hands them to).
+# Image files hold guest data: only their owner, the QEMU user (see Storage.owner), may read them.
 VOLUME_MODE = '0600'
 
 
 class VolumePlan:
     """One volume a domain needs: where it lives, what it should be, and whether it exists."""
 
-    def __init__(self, option, pool_name, pool, name, fmt, capacity, backing=None, volume=None, owned=False):
+    def __init__(self, option, pool_name, pool, name, fmt, capacity, backing=None, volume=None, owned=False,
+                 owner=None):
         self.option = option
         self.pool_name = pool_name
         self.pool = pool
@@ -41,6 +43,7 @@ class VolumePlan:
         self.backing = backing  # (path, format) of the base image of an overlay
         self.volume = volume  # the existing virStorageVol, or None
         self.owned = owned  # created earlier by this collection for this domain
+        self.owner = owner  # (uid, gid) the volume file gets, or None for libvirt's default
         self.path = os.path.join(_pool_target(pool), name)
 
     @property
@@ -53,7 +56,11 @@ class VolumePlan:
         etree.SubElement(volume, 'capacity', unit='bytes').text = str(self.capacity)
         target = etree.SubElement(volume, 'target')
         etree.SubElement(target, 'format', type=self.format)
-        etree.SubElement(etree.SubElement(target, 'permissions'), 'mode').text = VOLUME_MODE
+        permissions = etree.SubElement(target, 'permissions')
+        etree.SubElement(permissions, 'mode').text = VOLUME_MODE
+        if self.owner:
+            etree.SubElement(permissions, 'owner').text = str(self.owner[0])
+            etree.SubElement(permissions, 'group').text = str(self.owner[1])
         if self.backing:
             backing = etree.SubElement(volume, 'backingStore')
             etree.SubElement(backing, 'path').text = self.backing[0]
@@ -69,6 +76,11 @@ class Storage:
     def __init__(self, connection):
         self.connection = connection
         self._pools = {}
+        # On a local qemu:///system, volumes belong to the QEMU user from the start (and stay so when
+        # libvirt hands them back after the guest stops); elsewhere QEMU runs as the connecting user.
+        uri = urlparse(connection.uri)
+        self.owner = qemu_user_ids() if uri.scheme.startswith('qemu') and uri.path == '/system' and self.is_local \
+            else None
 
     def pool(self, name, option):
         if name not in self._pools:
@@ -105,7 +117,7 @@ class Storage:
                 capacity = max(capacity or 0, base_capacity)
             existing = self._existing(pool, disk.volume)
             plans.append(VolumePlan(option, disk.pool, pool, disk.volume, disk.format, capacity, backing=backing,
-                                    volume=existing, owned=(disk.pool, disk.volume) in owned))
+                                    volume=existing, owned=(disk.pool, disk.volume) in owned, owner=self.owner))
         return plans
 
     def plan_seed(self, spec, size, owned):
@@ -114,7 +126,7 @@ class Storage:
         pool = self.pool(pool_name, 'cloud_init')
         name = '%s-cidata.iso' % spec.name
         return VolumePlan('cloud_init', pool_name, pool, name, 'raw', size, volume=self._existing(pool, name),
-                          owned=(pool_name, name) in owned)
+                          owned=(pool_name, name) in owned, owner=self.owner)
 
     def image_info(self, path, option):
         """(format, virtual size in bytes) of an image file, through libvirt where it is in a pool."""

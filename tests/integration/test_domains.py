@@ -1,4 +1,5 @@
 import re
+import subprocess
 
 import pytest
 
@@ -22,7 +23,12 @@ def test_roles_refuse_bad_variables_first(playbook):
     playbook('role_bad_vars.yml')
 
 
-def test_console_passwords_never_reach_the_output(playbook):
-    output = playbook('secrets.yml', '-vvv', '--diff')
+def test_console_passwords_and_host_keys_never_reach_the_output(playbook, tmp_path):
+    key = str(tmp_path / 'host_key')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key], check=True)
+    with open(key) as private:
+        secret_lines = private.read().splitlines()[1:-1]  # the base64 body
+    output = playbook('secrets.yml', '-vvv', '--diff', nk_host_key=key)
     assert 'Nk7s3Cr' not in output and 'rC3s7kN' not in output
-    assert 'graphics_password' in output  # the option was there, masked
+    assert not [line for line in secret_lines if line in output]
+    assert 'graphics_password' in output and 'ssh_host_keys' in output  # the options were there, masked

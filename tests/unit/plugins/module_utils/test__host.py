@@ -222,6 +222,16 @@ def test_qemu_conf_numeric_user_and_group(fake_host):
     assert access['uid'] == 4242 and access['can_open'] is True
 
 
+@pytest.mark.parametrize('qemu_conf, ids', [
+    ('', (64055, 64055)),                             # Debian's libvirt-qemu and its own group
+    ('user = "+4242"\ngroup = "kvm"\n', (4242, 108)),  # qemu.conf wins
+])
+def test_the_ids_volumes_are_given_to(fake_host, qemu_conf, ids):
+    fake_host.users()
+    fake_host.write('/etc/libvirt/qemu.conf', qemu_conf)
+    assert _host.qemu_user_ids() == ids
+
+
 def test_qemu_user_access_without_dev_kvm(fake_host):
     fake_host.users()
     access = _host.qemu_user_access()

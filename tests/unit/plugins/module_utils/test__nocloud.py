@@ -21,6 +21,7 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import (
     SECTOR,
     NoCloudSeed,
     build_iso,
+    host_public_key,
     seed_files,
     seed_iso,
     to_yaml,
@@ -336,3 +337,85 @@ def test_validation_names_the_option(cloud_init, option, words):
     assert caught.value.details == {'option': option}
     assert caught.value.msg.startswith(option + ': ')
     assert words in caught.value.msg
+
+
+# --------------------------------------------------------------------------- host keys, passwords
+
+SSH_KEYGEN = shutil.which('ssh-keygen')
+
+
+@pytest.fixture
+def keygen(tmp_path):
+    """keygen(type, passphrase='') -> (private key text, public key line as ssh-keygen -y prints it)."""
+    if not SSH_KEYGEN:
+        pytest.skip('ssh-keygen (openssh-client) not installed')
+
+    def make(key_type, passphrase=''):
+        path = str(tmp_path / key_type)
+        subprocess.run([SSH_KEYGEN, '-q', '-t', key_type, '-N', passphrase, '-C', 'c', '-f', path], check=True)
+        with open(path) as private:
+            text = private.read()
+        with open(path + '.pub') as public:
+            return text, ' '.join(public.read().split()[:2])
+    return make
+
+
+@pytest.mark.parametrize('key_type', ['ed25519', 'ecdsa', 'rsa'])
+def test_the_public_half_of_a_host_key_is_what_ssh_keygen_says(keygen, key_type):
+    private, public = keygen(key_type)
+    assert host_public_key(private) == public
+
+
+def test_host_keys_become_cloud_init_ssh_keys(keygen):
+    ed25519, ed25519_public = keygen('ed25519')
+    rsa, rsa_public = keygen('rsa')
+    user_data = seed_files('vm', {'ssh_host_keys': [ed25519, rsa], 'user_data': {'users': ['default']}})['user-data']
+    text = user_data.decode()
+    assert '"ed25519_public": "%s"' % ed25519_public in text and '"rsa_public": "%s"' % rsa_public in text
+    assert '"ed25519_private": "-----BEGIN OPENSSH PRIVATE KEY-----\\n' in text
+    assert '"users": [' in text
+
+
+@pytest.mark.parametrize('keys, user_data, message', [
+    (['not a key'], None, 'must be an OpenSSH private key'),
+    (['-----BEGIN OPENSSH PRIVATE KEY-----\n!!!\n-----END OPENSSH PRIVATE KEY-----'], None, 'not a readable'),
+    ('one string', None, 'must be a list'),
+    (None, '#!/bin/sh\necho hi\n', 'needs user_data as a mapping'),
+    (None, {'ssh_keys': {}}, 'ssh_keys is set here and by cloud_init.ssh_host_keys'),
+])
+def test_bad_host_keys_name_the_option(keygen, keys, user_data, message):
+    if keys is None:
+        keys = [keygen('ed25519')[0]]
+    cloud_init = {'ssh_host_keys': keys}
+    if user_data is not None:
+        cloud_init['user_data'] = user_data
+    with pytest.raises(OptionError, match=message):
+        seed_files('vm', cloud_init)
+
+
+def test_an_encrypted_or_second_host_key_of_a_type_is_refused(keygen):
+    with pytest.raises(OptionError, match='encrypted with a passphrase'):
+        seed_files('vm', {'ssh_host_keys': [keygen('ed25519', passphrase='secret')[0]]})
+    key = keygen('ecdsa')[0]
+    with pytest.raises(OptionError, match='two ecdsa keys'):
+        seed_files('vm', {'ssh_host_keys': [key, key]})
+
+
+@pytest.mark.parametrize('user_data, where', [
+    ({'password': 'hunter2'}, "'password' sets a plain-text password"),
+    ({'users': [{'name': 'a', 'plain_text_passwd': 'hunter2'}]}, 'users[0].plain_text_passwd'),
+    ({'chpasswd': {'list': 'root:hunter2'}}, 'chpasswd.list'),
+    ({'chpasswd': {'users': [{'name': 'root', 'password': 'hunter2'}]}}, 'chpasswd.users[0]'),
+])
+def test_plain_text_passwords_are_refused(user_data, where):
+    with pytest.raises(OptionError, match=r'cloud_init\.user_data') as refused:
+        seed_files('vm', {'user_data': user_data})
+    assert where in str(refused.value) and 'hunter2' not in str(refused.value)
+
+
+def test_hashed_passwords_pass():
+    hashed = '$6$salt$' + 'x' * 86
+    files = seed_files('vm', {'user_data': {'users': [{'name': 'a', 'passwd': hashed}],
+                                            'chpasswd': {'users': [{'name': 'root', 'password': hashed,
+                                                                    'type': 'hash'}]}}})
+    assert hashed in files['user-data'].decode()
