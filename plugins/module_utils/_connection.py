@@ -1,13 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: nestedkvm.stack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One libvirt connection per module run, look-ups that answer None for "not there",
-and what the hypervisor behind the URI can offer (domain types, CPU vendor, vmx/svm)."""
+"""One libvirt connection per module run, look-ups that answer None for "not there", a lock per
+domain for runs that change it, and what the hypervisor behind the URI can offer (domain types, CPU
+vendor, vmx/svm)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import stat
+import tempfile
+import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -52,6 +61,24 @@ def virtualization_flag(flags):
     return None
 
 
+def _lock_dir():
+    """A directory only this user can write: /run/nestedkvm for root, else under XDG_RUNTIME_DIR or
+    the temporary directory, with a name of its own per user."""
+    if os.geteuid() == 0 and os.path.isdir('/run'):
+        path = '/run/nestedkvm'
+    else:
+        path = os.path.join(os.environ.get('XDG_RUNTIME_DIR') or tempfile.gettempdir(), 'nestedkvm-%d' % os.geteuid())
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    status = os.lstat(path)
+    if status.st_uid != os.geteuid() or status.st_mode & 0o022 or not stat.S_ISDIR(status.st_mode):
+        raise NestedKvmError("lock directory %s is not a directory of this user's that only it can write: remove it"
+                             % path)
+    return path
+
+
 def _is_not_found(exc):
     codes = [getattr(libvirt, name, None) for name in _NOT_FOUND]
     return exc.get_error_code() in codes
@@ -74,14 +101,56 @@ class Connection:
 
     def close(self):
         if self.conn is not None:
-            self.conn.close()
+            try:
+                self.conn.close()
+            except libvirt.libvirtError:
+                pass  # already dead: nothing to release
             self.conn = None
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, _exc_type, exc, _traceback):
+        # Whatever failed, a connection that died under it is the cause to report.
+        lost = exc is not None and libvirt is not None and not self.alive
         self.close()
+        if lost:
+            raise NestedKvmError(
+                "lost the connection to libvirt at '%s' part-way (%s): libvirtd (or virtqemud) stopped or restarted. "
+                "What was done so far is recorded in the domain's definition; run again once libvirt answers and it "
+                "completes the work." % (self.uri, getattr(exc, 'msg', None) or exc))
+
+    @property
+    def alive(self):
+        try:
+            return self.conn is not None and self.conn.isAlive() == 1
+        except libvirt.libvirtError:
+            return False
+
+    @contextlib.contextmanager
+    def lock(self, name, timeout):
+        """Hold a lock on domain ``name`` of this URI for the block: two runs on one host (CI jobs,
+        ansible forks) that change the same domain take turns instead of racing for its volumes and
+        definition. Runs from other hosts against a remote URI are not covered."""
+        path = os.path.join(_lock_dir(), hashlib.sha256(('%s\0%s' % (self.uri, name)).encode()).hexdigest()[:24])
+        with open(path, 'a') as lock_file:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                if time.monotonic() > deadline:
+                    raise NestedKvmError("another run has been changing domain '%s' on %s for over %d s (it holds %s): "
+                                         "wait for it to finish, or raise timeout" % (name, self.uri, timeout, path),
+                                         option='timeout')
+                time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def _lookup(self, lookup, *args):
         try:

@@ -4,9 +4,12 @@
 """The domain engine shared by l1_domain and l2_domain: plan, compare, define, and drive the
 domain to the requested state (present/running/shutdown/destroyed/absent) with bounded waits.
 
-Order of work, so that bad input or a failure part-way changes nothing or is rolled back:
-validate options -> plan volumes (reads only) -> compare -> create volumes -> define (validated
-by libvirt; volumes created in this run are deleted again if the define fails) -> state change.
+Order of work, so that bad input or a failure part-way changes nothing or is rolled back, and a
+run killed at any point leaves what the next run completes:
+validate options -> plan volumes (reads only) -> compare -> define (validated by libvirt, and
+recording the volumes about to be created as the domain's own) -> create volumes -> upload the
+seed -> define again with the seed's digest -> state change. On an error, the volumes created and
+the definition are undone. Runs that change a domain hold its lock (Connection.lock).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -57,9 +60,11 @@ class DomainManager:
         with Connection(self.params['uri']) as connection:
             self.connection = connection
             self.storage = Storage(connection)
-            if self.params['state'] == 'absent':
-                return self._absent()
-            return self._present()
+            run = self._absent if self.params['state'] == 'absent' else self._present
+            if self.check_mode:
+                return run()
+            with connection.lock(validate_name(self.params['name']), self.params['timeout']):
+                return run()
 
     # -- absent ----------------------------------------------------------------------------
 
@@ -126,9 +131,13 @@ class DomainManager:
         new_owned = owned | {p.key for p in to_create}
         if seed_plan is not None:
             new_owned.add(seed_plan.key)
-        seed = (seed_plan.path, seed_digest) if seed_plan is not None else None
-        desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned)
-        candidate = _domain_xml.merge(live, desired) if live is not None else desired
+
+        def definition(seed_digest):
+            seed = (seed_plan.path, seed_digest) if seed_plan is not None else None
+            desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned)
+            return _domain_xml.merge(live, desired) if live is not None else desired
+
+        candidate = definition(seed_digest)
         after = _domain_xml.describe(candidate)
         config_changed = _compare.changed_keys(before, after)
 
@@ -139,8 +148,11 @@ class DomainManager:
             result['diff'] = dict(before=_compare.render(before), after=_compare.render(after, before),
                                   before_header=spec.name if live is not None else '(absent)', after_header=spec.name)
             if not self.check_mode:
-                domain = self._create_and_define(candidate, to_create, seed_plan if seed_stale else None, seed_data,
-                                                 result)
+                # Until the seed is uploaded, the definition carries no digest for it: a run killed
+                # before the upload completes leaves a seed the next run sees as stale.
+                pending = definition(None) if seed_stale else candidate
+                domain = self._create_and_define(live, pending, candidate, to_create,
+                                                 seed_plan if seed_stale else None, seed_data, result)
                 after = _domain_xml.describe(self._inactive_xml(domain))  # with what libvirt filled in (MACs)
             else:
                 result['created_volumes'] = ['%s/%s' % p.key for p in to_create]
@@ -155,9 +167,11 @@ class DomainManager:
             result['uuid'] = domain.UUIDString()
         return result
 
-    def _create_and_define(self, candidate, to_create, seed_plan, seed_data, result):
+    def _create_and_define(self, live, pending, candidate, to_create, seed_plan, seed_data, result):
         created = []
+        domain = None
         try:
+            domain = self._define(pending)
             for plan in to_create:
                 self.storage.create(plan)
                 created.append(plan)
@@ -167,18 +181,42 @@ class DomainManager:
                     seed_plan.volume = None
                 self.storage.create(seed_plan, seed_data)
                 created.append(seed_plan)
-            xml = etree.tostring(candidate).decode()
-            try:
-                domain = self.connection.conn.defineXMLFlags(xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
-            except libvirt.libvirtError as exc:
-                raise NestedKvmError('libvirt refused the definition of %s: %s'
-                                     % (candidate.findtext('name'), exc.get_error_message()))
+            if candidate is not pending:
+                if candidate.find('uuid') is None:  # a new domain: keep the UUID libvirt gave it above
+                    candidate.find('name').addnext(etree.Element('uuid'))
+                    candidate.find('uuid').text = domain.UUIDString()
+                domain = self._define(candidate)
         except Exception:
-            for plan in created:
-                self.storage.delete(plan.pool_name, plan.name)
+            self._roll_back(live, domain, created)
             raise
         result['created_volumes'] = ['%s/%s' % p.key for p in created]
         return domain
+
+    def _define(self, definition):
+        try:
+            return self.connection.conn.defineXMLFlags(etree.tostring(definition).decode(),
+                                                       libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+        except libvirt.libvirtError as exc:
+            if not self.connection.alive:
+                raise
+            raise NestedKvmError('libvirt refused the definition of %s: %s'
+                                 % (definition.findtext('name'), exc.get_error_message()))
+
+    def _roll_back(self, live, domain, created):
+        """Undo a failed run's volumes and definition; when libvirt is gone, leave it to the next run."""
+        if not self.connection.alive:
+            return
+        undo = [(lambda plan=plan: self.storage.delete(plan.pool_name, plan.name), 'delete volume %s/%s' % plan.key)
+                for plan in created]
+        if domain is not None and live is None:
+            undo.append((lambda: _undefine(domain), 'undefine the new domain'))
+        elif domain is not None:
+            undo.append((lambda: self._define(live), 'restore the previous definition'))
+        for action, what in undo:
+            try:
+                action()
+            except (libvirt.libvirtError, NestedKvmError) as exc:
+                self.module.warn('could not %s after the failure below: %s' % (what, exc))
 
     def _converge_state(self, domain, config_changed, result):
         wanted = self.params['state']

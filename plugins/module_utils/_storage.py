@@ -157,9 +157,11 @@ class Storage:
         if data is not None:
             try:
                 _upload(self.connection.conn, volume, data)
-            except libvirt.libvirtError:
+            except libvirt.libvirtError as exc:
                 volume.delete(0)
-                raise
+                raise NestedKvmError("%s: could not write volume '%s' in pool '%s': %s"
+                                     % (plan.option, plan.name, plan.pool_name, exc.get_error_message()),
+                                     option=plan.option)
         plan.volume = volume
         return volume
 

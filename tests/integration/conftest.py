@@ -19,10 +19,37 @@ PREFIX = 'nk-it-'  # every domain and volume the tests make starts with this
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+class _System:
+    """The connection to qemu:///system, opened again when libvirtd was restarted (test_faults does)."""
+
+    def __init__(self):
+        self._conn = None
+
+    def __getattr__(self, name):
+        if not self._alive():
+            self._conn = libvirt.open(URI)
+        return getattr(self._conn, name)
+
+    def _alive(self):
+        try:
+            return self._conn is not None and self._conn.isAlive() == 1
+        except libvirt.libvirtError:
+            return False
+
+    def reopen(self):
+        """After a libvirtd restart: a dead socket can pass for alive until a call fails on it."""
+        self._conn = None
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+
+
 @pytest.fixture(scope='session')
 def system():
+    conn = _System()
     try:
-        conn = libvirt.open(URI)
+        conn.getVersion()
     except libvirt.libvirtError as exc:
         pytest.fail('integration tier needs libvirtd at %s (run hack/libvirtd.sh start as root): %s' % (URI, exc))
     yield conn
@@ -66,12 +93,14 @@ def _remove_pool(system):
 
 
 @pytest.fixture
-def playbook(pool):
-    """playbook(name, *options, **extra_vars) runs tests/integration/playbooks/<name> (with extra
-    ansible-playbook options such as '-vvv') and returns its output."""
-    def run(name, *options, **extra_vars):
-        env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
-        env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(HERE, '..', '..', '.work', 'collections'))
+def run_playbook(pool):
+    """run_playbook(name, *options, env=None, **extra_vars) runs tests/integration/playbooks/<name>
+    (with extra ansible-playbook options such as '-vvv', and extra environment) in a process group
+    of its own, and returns the finished process (returncode, stdout with stderr)."""
+    def run(name, *options, env=None, **extra_vars):
+        environment = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
+        environment.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(HERE, '..', '..', '.work', 'collections'))
+        environment.update(env or {})
         ansible_playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
         command = [ansible_playbook, '-i', 'localhost,', '-c', 'local', os.path.join(HERE, 'playbooks', name),
                    '-e', 'nk_pool=%s nk_prefix=%s' % (pool, PREFIX),
@@ -79,8 +108,16 @@ def playbook(pool):
         for key, value in extra_vars.items():
             command += ['-e', '%s=%s' % (key, value)]
         command += list(options)
-        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, check=False)
+        return subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=False, start_new_session=True)
+    return run
+
+
+@pytest.fixture
+def playbook(run_playbook):
+    """playbook(name, *options, **extra_vars): run_playbook that must succeed; returns its output."""
+    def run(name, *options, **extra_vars):
+        done = run_playbook(name, *options, **extra_vars)
         assert done.returncode == 0, done.stdout[-6000:]
         return done.stdout
     return run
