@@ -23,7 +23,6 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils import _compare, _
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
-from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import seed_iso
 from ansible_collections.nestedkvm.stack.plugins.module_utils._storage import Storage
 
 try:
@@ -108,6 +107,10 @@ class DomainManager:
                                   % (path, self.params['uri']))
         seed_data, seed_plan = None, None
         if spec.seed:
+            # Imported only here: each module run compiles the module_utils it imports (AnsiballZ
+            # imports them from a zip, with no cached bytecode), and only a domain with a seed needs it.
+            from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import seed_iso
+
             seed_data = seed_iso(spec.name, spec.seed)
             seed_plan = self.storage.plan_seed(spec, len(seed_data), owned)
         to_create = [p for p in plans if p.volume is None]

@@ -17,7 +17,6 @@ import struct
 from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import qemu_user_ids
 
 try:
     import libvirt
@@ -76,11 +75,22 @@ class Storage:
     def __init__(self, connection):
         self.connection = connection
         self._pools = {}
-        # On a local qemu:///system, volumes belong to the QEMU user from the start (and stay so when
-        # libvirt hands them back after the guest stops); elsewhere QEMU runs as the connecting user.
-        uri = urlparse(connection.uri)
-        self.owner = qemu_user_ids() if uri.scheme.startswith('qemu') and uri.path == '/system' and self.is_local \
-            else None
+        self._owner = None
+
+    @property
+    def owner(self):
+        """(uid, gid) new volumes get, or None for libvirt's default. On a local qemu:///system, volumes
+        belong to the QEMU user from the start (and stay so when libvirt hands them back after the guest
+        stops); elsewhere QEMU runs as the connecting user."""
+        if self._owner is None:
+            # Imported only here: each module run compiles the module_utils it imports (AnsiballZ
+            # imports them from a zip, with no cached bytecode), and only creating a volume needs this.
+            from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+
+            uri = urlparse(self.connection.uri)
+            system = uri.scheme.startswith('qemu') and uri.path == '/system' and self.is_local
+            self._owner = (_host.qemu_user_ids() if system else None) or ()
+        return self._owner or None
 
     def pool(self, name, option):
         if name not in self._pools:
@@ -117,7 +127,8 @@ class Storage:
                 capacity = max(capacity or 0, base_capacity)
             existing = self._existing(pool, disk.volume)
             plans.append(VolumePlan(option, disk.pool, pool, disk.volume, disk.format, capacity, backing=backing,
-                                    volume=existing, owned=(disk.pool, disk.volume) in owned, owner=self.owner))
+                                    volume=existing, owned=(disk.pool, disk.volume) in owned,
+                                    owner=self.owner if existing is None else None))
         return plans
 
     def plan_seed(self, spec, size, owned):
@@ -125,8 +136,9 @@ class Storage:
         pool_name = spec.disks[0].pool if spec.disks else 'default'
         pool = self.pool(pool_name, 'cloud_init')
         name = '%s-cidata.iso' % spec.name
-        return VolumePlan('cloud_init', pool_name, pool, name, 'raw', size, volume=self._existing(pool, name),
-                          owned=(pool_name, name) in owned, owner=self.owner)
+        existing = self._existing(pool, name)
+        return VolumePlan('cloud_init', pool_name, pool, name, 'raw', size, volume=existing,
+                          owned=(pool_name, name) in owned, owner=self.owner if existing is None else None)
 
     def image_info(self, path, option):
         """(format, virtual size in bytes) of an image file, through libvirt where it is in a pool."""
