@@ -6,7 +6,7 @@ VENV := $(WORK)/venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(WORK)/collections
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
-.PHONY: test deps lint sanity units integration molecule lab lab-teardown clean
+.PHONY: test deps lint sanity units integration molecule lab lab-teardown bench clean
 
 test: deps lint sanity units integration molecule
 
@@ -14,7 +14,7 @@ deps:
 	@hack/deps.sh
 
 lint: deps
-	ruff check plugins tests molecule
+	ruff check plugins tests molecule bench
 	yamllint -s .
 	ansible-lint
 
@@ -50,6 +50,15 @@ lab: deps
 lab-teardown: deps
 	hack/libvirtd.sh start
 	ansible-playbook -i inventories/local playbooks/teardown.yml
+
+# The collection's own speed, side by side with community.libvirt (bench/README.md): prints
+# `name value unit` lines and writes bench/results.json. Real libvirtd; replaces and then removes a
+# lab made by `make lab`. BENCH="peer scale" skips the lab part, BENCH_OPTIONS=--no-cold its cold run.
+BENCH ?=
+BENCH_OPTIONS ?=
+bench: deps
+	hack/libvirtd.sh start
+	python bench/run.py $(BENCH_OPTIONS) $(BENCH)
 
 clean:
 	rm -rf $(WORK) tests/output
