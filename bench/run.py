@@ -302,12 +302,17 @@ def _machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('parts', nargs='*', default=['peer', 'scale', 'lab'], choices=['peer', 'scale', 'lab'],
-                        help='what to measure (default: all)')
+    parts = ('peer', 'scale', 'lab')
+    # No `choices`: argparse checks an empty positional's default against them, as one value.
+    parser.add_argument('parts', nargs='*', metavar='{peer,scale,lab}', help='what to measure (default: all)')
     parser.add_argument('--rounds', type=int, default=3, help='interleaved rounds of the peer comparison')
     parser.add_argument('--no-cold', dest='cold', action='store_false', help='skip the cold lab run')
     parser.add_argument('--output', default=os.path.join(HERE, 'results.json'))
     args = parser.parse_args()
+    if set(args.parts) - set(parts):
+        parser.error('unknown part(s) %s: choose from %s' % (', '.join(sorted(set(args.parts) - set(parts))),
+                                                            ', '.join(parts)))
+    args.parts = args.parts or parts
     os.makedirs(BENCH_WORK, exist_ok=True)
     install_community_libvirt()
     write_idle_kernel()
