@@ -309,9 +309,9 @@ def main():
     parser.add_argument('--no-cold', dest='cold', action='store_false', help='skip the cold lab run')
     parser.add_argument('--output', default=os.path.join(HERE, 'results.json'))
     args = parser.parse_args()
-    if set(args.parts) - set(parts):
-        parser.error('unknown part(s) %s: choose from %s' % (', '.join(sorted(set(args.parts) - set(parts))),
-                                                            ', '.join(parts)))
+    unknown = sorted(set(args.parts) - set(parts))
+    if unknown:
+        parser.error('unknown part(s) %s: choose from %s' % (', '.join(unknown), ', '.join(parts)))
     args.parts = args.parts or parts
     os.makedirs(BENCH_WORK, exist_ok=True)
     install_community_libvirt()
