@@ -17,19 +17,19 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks', 'ov
 ROOT = os.path.join(HERE, '..', '..', '..', '..')
 
 
-def ansible_playbook(*arguments):
+def ansible_playbook(*arguments, succeed=True):
     environment = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
     environment.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.work', 'collections'))
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), *arguments]
     done = subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           check=False, start_new_session=True)
-    assert done.returncode == 0, done.stdout[-6000:]
+    assert (done.returncode == 0) == succeed, done.stdout[-6000:]
     return done.stdout
 
 
-def run_role(dest, *options):
+def run_role(dest, *options, succeed=True):
     return ansible_playbook('-i', os.path.join(HERE, 'hosts.yml'), os.path.join(HERE, 'report.yml'),
-                            '-e', 'dest=%s' % dest, *options)
+                            '-e', 'dest=%s' % dest, *options, succeed=succeed)
 
 
 def test_the_role_measures_every_level_in_turn_and_writes_the_report(tmp_path):
@@ -57,6 +57,17 @@ def test_check_mode_measures_nothing_and_writes_nothing(tmp_path):
     dest = tmp_path / 'report'
     output = run_role(str(dest), '--check')
     assert 'Check mode: nothing was measured, nothing written.' in output
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize('options, says', [
+    (['-e', 'nk_hosts=localhost,nk-ovh-l1'], 'Apply nestedkvm.stack.overhead_report in a play for one host'),
+    (['-e', 'overhead_report_l2_group=nk_orphans'], 'Set l2_guests_l1_host for nk-ovh-orphan'),
+])
+def test_a_wrong_play_or_an_l2_without_its_l1_is_refused_before_measuring(tmp_path, options, says):
+    dest = tmp_path / 'report'
+    output = run_role(str(dest), *options, succeed=False)
+    assert says in output and 'Run the workloads' not in output
     assert not dest.exists()
 
 

@@ -1,5 +1,7 @@
 """overhead_workload in-process, for real on this machine with tiny samples; check mode runs nothing."""
 
+import pytest
+
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _workload
 from ansible_collections.nestedkvm.stack.plugins.modules import overhead_workload
 
@@ -25,9 +27,20 @@ def test_check_mode_runs_nothing(run_module, monkeypatch):
     assert result['skipped'] is True and result['changed'] is False and 'measurement' not in result
 
 
-def test_bad_input_fails_before_anything_runs(run_module, monkeypatch):
+@pytest.mark.parametrize('bad, option', [
+    (dict(disk_dir='/nonexistent/dir'), 'disk_dir'),
+    (dict(repeats=0), 'repeats'),
+    (dict(sample_seconds=-1), 'sample_seconds'),
+    (dict(memory_region_size='lots'), 'memory_region_size'),
+    (dict(memory_region_size='-1G'), 'memory_region_size'),
+])
+def test_bad_input_fails_before_anything_runs(run_module, monkeypatch, bad, option):
     monkeypatch.setattr(_workload, 'run_workloads', lambda *args: 1 / 0)
-    result = run_module(overhead_workload, dict(TINY, disk_dir='/nonexistent/dir'))
-    assert result['failed'] and result['option'] == 'disk_dir'
+    result = run_module(overhead_workload, dict(TINY, **bad))
+    assert result['failed'] and result['option'] == option and result['msg'].startswith(option + ':'), result
+
+
+def test_an_unknown_workload_is_refused_by_the_argument_spec(run_module, monkeypatch):
+    monkeypatch.setattr(_workload, 'run_workloads', lambda *args: 1 / 0)
     result = run_module(overhead_workload, dict(TINY, workloads=['gpu']))
     assert result['failed'] and 'workloads' in result['msg']
