@@ -39,6 +39,8 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import Nes
 ROOT = '/'
 
 DEV_KVM = '/dev/kvm'
+# What /proc/<pid>/fd/<n> links to for a KVM VM made from /dev/kvm (QEMU on KVM holds one per guest).
+KVM_VM_FD_TARGET = 'anon_inode:kvm-vm'
 MODPROBE_DIR = '/etc/modprobe.d'
 # Directories modprobe reads configuration from; only MODPROBE_DIR is ever written (by kvm_nested_param).
 MODPROBE_DIRS = ('/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/usr/lib/modprobe.d',
@@ -472,42 +474,67 @@ def parse_qemu_guest_name(args):
     return None
 
 
+def process_ids():
+    """The pids under /proc, in order; [] when /proc cannot be listed."""
+    try:
+        return sorted(int(entry) for entry in os.listdir(host_path('/proc')) if entry.isdigit())
+    except OSError:
+        return []
+
+
+def process_args(pid):
+    """The command line of process ``pid`` as a list of arguments; [] when it is gone or unreadable."""
+    return [arg for arg in (read_text('/proc/%d/cmdline' % pid, '') or '').split('\0') if arg]
+
+
+def descriptor_targets(pid):
+    """{fd: what it links to} for the open descriptors of process ``pid``; None when /proc/<pid>/fd cannot be
+    read (the process is gone, or we are not root)."""
+    fd_dir = host_path('/proc/%d/fd' % pid)
+    try:
+        entries = os.listdir(fd_dir)
+    except OSError:
+        return None
+    targets = {}
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            targets[int(entry)] = os.readlink(os.path.join(fd_dir, entry))
+        except OSError:
+            continue  # closed since the listing
+    return targets
+
+
 def kvm_holders():
     """Processes that hold /dev/kvm (or a KVM VM) open: [{'pid': 123, 'comm': 'qemu-system-x86', 'guest': 'l1'}].
 
     ``guest`` is set for QEMU processes (from ``-name``). Processes we may not inspect are skipped.
     """
     holders = []
-    proc = host_path('/proc')
-    try:
-        pids = sorted(int(entry) for entry in os.listdir(proc) if entry.isdigit())
-    except OSError:
-        return holders
-    for pid in pids:
-        fd_dir = os.path.join(proc, str(pid), 'fd')
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        holding = False
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            # /dev/kvm itself, or a VM made from it (QEMU keeps both; either pins the module)
-            if target == DEV_KVM or target.startswith(DEV_KVM + ' ') or target == 'anon_inode:kvm-vm':
-                holding = True
-                break
-        if not holding:
+    for pid in process_ids():
+        targets = descriptor_targets(pid)
+        # /dev/kvm itself, or a VM made from it (QEMU keeps both; either pins the module)
+        if not any(target in (DEV_KVM, KVM_VM_FD_TARGET) or target.startswith(DEV_KVM + ' ')
+                   for target in (targets or {}).values()):
             continue
         comm = _first_line('/proc/%d/comm' % pid)
-        cmdline = [a for a in (read_text('/proc/%d/cmdline' % pid, '') or '').split('\0') if a]
+        cmdline = process_args(pid)
         guest = None
         if (comm or '').startswith('qemu') or (cmdline and 'qemu' in os.path.basename(cmdline[0])):
             guest = parse_qemu_guest_name(cmdline)
         holders.append(dict(pid=pid, comm=comm, guest=guest))
     return holders
+
+
+def parse_mounts(text):
+    """[(mount point, file system type)] from the text of /proc/mounts, in its order (octal escapes of spaces undone)."""
+    mounts = []
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            mounts.append((fields[1].replace('\\040', ' '), fields[2]))
+    return mounts
 
 
 def describe_holders(holders):

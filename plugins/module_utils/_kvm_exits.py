@@ -20,19 +20,16 @@ __metaclass__ = type
 import errno
 import os
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import host_path, parse_qemu_guest_name, read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host import (
+    KVM_VM_FD_TARGET, descriptor_targets, host_path, parse_mounts, parse_qemu_guest_name, process_args, process_ids,
+    read_text)
 
 DEBUGFS = '/sys/kernel/debug'
 LIBVIRT_PID_DIR = '/run/libvirt/qemu'
-KVM_VM_FD_TARGET = 'anon_inode:kvm-vm'
 
 
 def is_debugfs_mounted(debugfs, mounts_text):
-    for line in (mounts_text or '').splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == 'debugfs' and fields[1] == debugfs.rstrip('/'):
-            return True
-    return False
+    return (debugfs.rstrip('/'), 'debugfs') in parse_mounts(mounts_text)
 
 
 def read_counters(directory):
@@ -60,44 +57,24 @@ def read_counters(directory):
     return counters, error
 
 
-def _command_line(pid):
-    return [arg for arg in (read_text('/proc/%d/cmdline' % pid, '') or '').split('\0') if arg]
-
-
 def domain_pid(domain):
     """The pid of the QEMU process that runs libvirt guest ``domain``, or None when it does not run here."""
     text = read_text('%s/%s.pid' % (LIBVIRT_PID_DIR, domain))
     if text and text.strip().isdigit():
         pid = int(text.strip())
         # A pid file outlives a crashed QEMU, and the number may since belong to another process.
-        if parse_qemu_guest_name(_command_line(pid)) == domain:
+        if parse_qemu_guest_name(process_args(pid)) == domain:
             return pid
-    try:
-        pids = sorted(int(entry) for entry in os.listdir(host_path('/proc')) if entry.isdigit())
-    except OSError:
-        return None
-    for pid in pids:
-        if parse_qemu_guest_name(_command_line(pid)) == domain:
-            return pid
-    return None
+    return next((pid for pid in process_ids() if parse_qemu_guest_name(process_args(pid)) == domain), None)
 
 
 def kvm_vm_fds(pid):
     """The descriptors of KVM VMs that process ``pid`` holds (QEMU on KVM: one); None when /proc/<pid>/fd is closed
     to us (not root)."""
-    fd_dir = host_path('/proc/%d/fd' % pid)
-    try:
-        entries = os.listdir(fd_dir)
-    except OSError:
+    targets = descriptor_targets(pid)
+    if targets is None:
         return None
-    fds = []
-    for entry in entries:
-        try:
-            if os.readlink(os.path.join(fd_dir, entry)) == KVM_VM_FD_TARGET:
-                fds.append(int(entry))
-        except (OSError, ValueError):
-            continue
-    return sorted(fds)
+    return sorted(fd for fd, target in targets.items() if target == KVM_VM_FD_TARGET)
 
 
 def lockdown_mode():

@@ -28,7 +28,7 @@ import tempfile
 import time
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import read_cpuinfo, read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host import parse_mounts, read_cpuinfo, read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._units import parse_size
 
 WORKLOADS = ('cpu', 'memory', 'syscall', 'pipe', 'cpuid', 'disk')
@@ -349,14 +349,10 @@ def mount_of(path, mounts_text):
     """(mount point, file system type) of the mount that holds ``path``, from /proc/mounts."""
     best = ('/', None)
     path = os.path.realpath(path)
-    for line in (mounts_text or '').splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point = fields[1].replace('\\040', ' ')
+    for point, fstype in parse_mounts(mounts_text):
         inside = path == point or path.startswith(point.rstrip('/') + '/')
         if inside and len(point) >= len(best[0]):
-            best = (point, fields[2])
+            best = (point, fstype)
     return best
 
 

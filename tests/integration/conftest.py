@@ -92,24 +92,29 @@ def _remove_pool(system):
     pool.undefine()
 
 
+def ansible_playbook(arguments, env=None):
+    """Run ansible-playbook with ``arguments`` (and extra environment) in a process group of its own, with this
+    checkout as the collection; returns the finished process (returncode, stdout with stderr)."""
+    environment = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
+    environment.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(HERE, '..', '..', '.work', 'collections'))
+    environment.update(env or {})
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), *arguments]
+    return subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=False, start_new_session=True)
+
+
 @pytest.fixture
 def run_playbook(pool):
     """run_playbook(name, *options, env=None, **extra_vars) runs tests/integration/playbooks/<name>
     (with extra ansible-playbook options such as '-vvv', and extra environment) in a process group
     of its own, and returns the finished process (returncode, stdout with stderr)."""
     def run(name, *options, env=None, **extra_vars):
-        environment = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
-        environment.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(HERE, '..', '..', '.work', 'collections'))
-        environment.update(env or {})
-        ansible_playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
-        command = [ansible_playbook, '-i', 'localhost,', '-c', 'local', os.path.join(HERE, 'playbooks', name),
-                   '-e', 'nk_pool=%s nk_prefix=%s' % (pool, PREFIX),
-                   '-e', 'ansible_python_interpreter=%s' % sys.executable]
+        arguments = ['-i', 'localhost,', '-c', 'local', os.path.join(HERE, 'playbooks', name),
+                     '-e', 'nk_pool=%s nk_prefix=%s' % (pool, PREFIX),
+                     '-e', 'ansible_python_interpreter=%s' % sys.executable]
         for key, value in extra_vars.items():
-            command += ['-e', '%s=%s' % (key, value)]
-        command += list(options)
-        return subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, check=False, start_new_session=True)
+            arguments += ['-e', '%s=%s' % (key, value)]
+        return ansible_playbook(arguments + list(options), env)
     return run
 
 

@@ -4,32 +4,25 @@ measures nothing and writes nothing."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+from conftest import ansible_playbook
 
 pytestmark = pytest.mark.integration
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks', 'overhead')
-
-
 ROOT = os.path.join(HERE, '..', '..', '..', '..')
 
 
-def ansible_playbook(*arguments, succeed=True):
-    environment = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0')
-    environment.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.work', 'collections'))
-    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), *arguments]
-    done = subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          check=False, start_new_session=True)
+def run(*arguments, succeed=True):
+    done = ansible_playbook(arguments)
     assert (done.returncode == 0) == succeed, done.stdout[-6000:]
     return done.stdout
 
 
 def run_role(dest, *options, succeed=True):
-    return ansible_playbook('-i', os.path.join(HERE, 'hosts.yml'), os.path.join(HERE, 'report.yml'),
-                            '-e', 'dest=%s' % dest, *options, succeed=succeed)
+    return run('-i', os.path.join(HERE, 'hosts.yml'), os.path.join(HERE, 'report.yml'), '-e', 'dest=%s' % dest,
+               *options, succeed=succeed)
 
 
 def test_the_role_measures_every_level_in_turn_and_writes_the_report(tmp_path):
@@ -74,8 +67,8 @@ def test_a_wrong_play_or_an_l2_without_its_l1_is_refused_before_measuring(tmp_pa
 def test_site_yml_measures_only_when_asked():
     """Listed, not run: a normal run of site.yml holds no task of the report, --tags overhead nothing else."""
     site = ['-i', os.path.join(ROOT, 'inventories', 'local'), os.path.join(ROOT, 'site.yml'), '--list-tasks']
-    assert 'Measure every level and write the report' not in ansible_playbook(*site)
-    tagged = ansible_playbook(*site, '--tags', 'overhead')
+    assert 'Measure every level and write the report' not in run(*site)
+    tagged = run(*site, '--tags', 'overhead')
     assert 'Measure every level and write the report' in tagged
     # Of the other plays only the roles' argument checks are listed: they are tagged `always`.
     others = [line for line in tagged.split('Overhead report')[0].splitlines() if 'TAGS:' in line and 'play #' not in line]
