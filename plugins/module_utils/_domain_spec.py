@@ -87,12 +87,12 @@ def domain_argument_spec():
 
 # libvirt accepts longer names, but the name also becomes volume file names and the guest's
 # default hostname: keep it to what is safe in all three.
-_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$')
+_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
 
 
 def validate_name(name, what='domain'):
     """The name of a libvirt object (domain, pool), or an OptionError naming option 'name'."""
-    if not _NAME.match(name or ''):
+    if not _NAME.fullmatch(name or ''):
         raise OptionError('name', "'%s' is not a usable %s name: use 1 to 64 letters, digits, '.', '_', '+' "
                                   "or '-', starting with a letter or digit" % (name, what))
     return name
@@ -100,8 +100,8 @@ def validate_name(name, what='domain'):
 
 # Where virtlogd keeps a system domain's serial output (the directory libvirt's own QEMU logs are in).
 CONSOLE_LOG = '/var/log/libvirt/qemu/%s-serial.log'
-_MAC = re.compile(r'^([0-9a-f]{2}:){5}[0-9a-f]{2}$')
-_CPU_MODEL = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+_MAC = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
+_CPU_MODEL = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 
 _VOLUME_SUFFIX = {'qcow2': 'qcow2', 'raw': 'img', 'vmdk': 'vmdk'}
 _HYPERV_ENLIGHTENMENTS = ('relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer',
@@ -289,7 +289,7 @@ class DomainSpec:
         if mode == 'custom':
             if not model:
                 raise OptionError('cpu_model', 'cpu_mode custom needs cpu_model, e.g. EPYC or Skylake-Server')
-            if not _CPU_MODEL.match(model):
+            if not _CPU_MODEL.fullmatch(model):
                 raise OptionError('cpu_model', "'%s' is not a CPU model name" % model)
         elif model:
             raise OptionError('cpu_model', 'is only used with cpu_mode custom (cpu_mode is %s)' % mode)
@@ -332,7 +332,7 @@ class DomainSpec:
 
     def _disk(self, index, disk, defaults):
         option = 'disks[%d]' % index
-        if not _NAME.match(disk['name']):
+        if not _NAME.fullmatch(disk['name']):
             raise OptionError(option + '.name', "'%s' is not a usable disk name: use letters, digits, '.', '_', "
                                                 "'+' or '-'" % disk['name'])
         size = parse_size(disk['size'], option + '.size', default_unit='GiB') if disk['size'] is not None else None
@@ -358,7 +358,7 @@ class DomainSpec:
         if kind != 'user' and (net['forwards'] or net['restrict']):
             raise OptionError(option + '.forwards', 'port forwards and restrict only apply to type user')
         mac = net['mac'].lower() if net['mac'] else None
-        if mac is not None and not _MAC.match(mac):
+        if mac is not None and not _MAC.fullmatch(mac):
             raise OptionError(option + '.mac', "'%s' is not a MAC address such as 52:54:00:12:34:56" % net['mac'])
         forwards = []
         for fwd in net['forwards']:

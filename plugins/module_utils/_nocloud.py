@@ -209,7 +209,7 @@ def build_iso(files, volume_id='cidata', mtime=None):
     mtime = DEFAULT_MTIME if mtime is None else mtime
     if not 1900 <= mtime.year <= 2155:
         raise ValueError('mtime year must be within 1900-2155, the range ISO 9660 dates can hold')
-    if not volume_id or len(volume_id) > 16 or not re.match(r'^[A-Za-z0-9_]+$', volume_id):
+    if not volume_id or len(volume_id) > 16 or not re.fullmatch(r'[A-Za-z0-9_]+', volume_id):
         raise ValueError('volume_id %r must be 1-16 letters, digits or underscores' % (volume_id,))
 
     contents = {}
@@ -324,7 +324,7 @@ def to_yaml(value):
 
 CLOUD_INIT_KEYS = ('hostname', 'ssh_authorized_keys', 'ssh_host_keys', 'user_data', 'vendor_data', 'network_config')
 
-_HOSTNAME_LABEL = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+_HOSTNAME_LABEL = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 # cloud-init ignores a user-data part it cannot classify, so a string must start like one it knows:
 # '#cloud-config', '#!', '#include', '#cloud-boothook', '## template: jinja' ... or a MIME message.
 _RAW_USER_DATA_START = re.compile(r'^(#|content-type:|mime-version:|from )', re.IGNORECASE)
@@ -408,7 +408,7 @@ def _check_hashed_passwords(user_data):
 def _valid_hostname(name):
     if not isinstance(name, str) or not name or len(name) > 253:
         return False
-    return all(_HOSTNAME_LABEL.match(label) for label in name.split('.'))
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in name.split('.'))
 
 
 def _encode(text, option):

@@ -19,7 +19,7 @@ _UNITS = {
     'g': 1024 ** 3, 'gib': 1024 ** 3, 'gb': 1000 ** 3,
     't': 1024 ** 4, 'tib': 1024 ** 4, 'tb': 1000 ** 4,
 }
-_SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$')
+_SIZE = re.compile(r' *(\d+(?:\.\d+)?) *([A-Za-z]*) *')
 
 
 def parse_size(value, option, default_unit='MiB', minimum=1):
@@ -30,7 +30,7 @@ def parse_size(value, option, default_unit='MiB', minimum=1):
     if isinstance(value, bool):
         raise OptionError(option, 'expected a size such as 4096 or 4GiB, got %r' % (value,))
     text = str(value)
-    match = _SIZE.match(text)
+    match = _SIZE.fullmatch(text)
     if not match:
         raise OptionError(option, "'%s' is not a size: write a number with an optional unit, "
                                   "e.g. 4096 (%s), 512MiB, 4GiB" % (text, default_unit))
