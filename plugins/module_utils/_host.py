@@ -197,6 +197,14 @@ def read_nested(module):
     return parse_bool_param(read_module_param(module, 'nested'))
 
 
+def read_second_level_paging(module):
+    """Whether ``module`` (kvm_intel or kvm_amd) runs with EPT/NPT (its ``ept``/``npt`` parameter), or None when it is
+    not loaded. The CPU flag only says the hardware has it; KVM can be loaded with ept=0/npt=0 (or turn it off
+    itself) and then runs every guest, nested ones included, on shadow page tables."""
+    param = 'ept' if normalize_module_name(module) == 'kvm_intel' else 'npt'
+    return parse_bool_param(read_module_param(module, param))
+
+
 def parse_proc_modules(text):
     """Names of the loadable modules listed in /proc/modules."""
     names = []
@@ -681,6 +689,7 @@ def gather_host_facts(uri):
         kvm_modules=kvm_modules(),
         kvm_module=vendor_module,
         nested=read_nested(vendor_module) if vendor_module else None,
+        kvm_second_level_paging=read_second_level_paging(vendor_module) if vendor_module else None,
         dev_kvm=dev_kvm,
         kvm_users=kvm_holders() if dev_kvm['present'] else [],
         qemu_user=access['user'],
@@ -707,6 +716,12 @@ def verdict(facts):
         reasons.append('the CPU offers hardware virtualization (%s)' % facts['virtualization_flag'])
         if not facts['second_level_paging']:
             reasons.append('the CPU lacks second-level paging (EPT/NPT): KVM works, but slowly')
+        elif facts['kvm_second_level_paging'] is False:
+            param = 'ept' if facts['kvm_module'] == 'kvm_intel' else 'npt'
+            reasons.append('%s runs with its %s parameter off although the CPU has %s: KVM uses shadow paging, so '
+                           'guests and their nested guests run slowly; reload it with %s %s=1 (and drop %s=0 from '
+                           'modprobe.d or the kernel command line)'
+                           % (facts['kvm_module'], param, param.upper(), facts['kvm_module'], param, param))
     else:
         where = 'this virtual machine' if facts['is_virtual_machine'] else 'this host'
         reasons.append(

@@ -171,24 +171,53 @@ class NestedParam(object):
             raise NestedKvmError('%s failed (rc=%d): %s' % (' '.join(cmd), rc, (err or out).strip()),
                                  cmd=cmd, rc=rc, stdout=out, stderr=err)
 
+    def _set_runtime(self, plan):
+        """Load (or unload and reload) the module with the desired value; returns the value it then reads."""
+        module, value = plan['module'], 'nested=%d' % plan['desired']
+        if plan['action'] == 'reload':
+            self._modprobe('-r', module)
+        try:
+            self._modprobe(module, value)
+        except NestedKvmError as exc:
+            if plan['action'] == 'reload':
+                raise self._put_back(plan, exc)
+            raise
+        after = _host.read_nested(module)
+        if after != plan['desired']:
+            raise NestedKvmError('%s was loaded with %s, but its nested parameter reads %s'
+                                 % (module, value, _host.read_module_param(module, 'nested')),
+                                 module=module, before=plan['before'], after=after)
+        return after
+
+    def _put_back(self, plan, failure):
+        """The module was unloaded and will not load with the new value: load it as it was (its old nested value;
+        its other options come from modprobe.d, which this run has not written yet). Returns the error to raise."""
+        module, old = plan['module'], 'nested=%d' % plan['before']
+        try:
+            self._modprobe(module, old)
+        except NestedKvmError as again:
+            return NestedKvmError(
+                '%s; loading it again as it was (%s) failed too: %s. %s is not loaded now, so no guest can use KVM: '
+                'fix the cause and run modprobe %s. %s was not written.'
+                % (failure.msg, old, again.msg, module, module, plan['path']),
+                module=module, before=plan['before'], after=None, **failure.details)
+        return NestedKvmError(
+            '%s. %s was loaded again as it was (%s) and its nested parameter reads %s; nothing was changed (%s '
+            'was not written).'
+            % (failure.msg, module, old, _host.read_module_param(module, 'nested'), plan['path']),
+            module=module, before=plan['before'], after=_host.read_nested(module), **failure.details)
+
     def apply(self, plan):
         file_changed = plan['persistent'] and plan['file_before'] != plan['file_after']
         after = plan['before']
         if plan['action']:
             after = plan['desired']
         if not self.check_mode:
+            # The module first: when it will not load with the new value, it is put back and the file stays as it was.
+            if plan['action']:
+                after = self._set_runtime(plan)
             if file_changed:
                 self._write_file(plan['path'], plan['file_after'])
-            if plan['action']:
-                value = 'nested=%d' % plan['desired']
-                if plan['action'] == 'reload':
-                    self._modprobe('-r', plan['module'])
-                self._modprobe(plan['module'], value)
-                after = _host.read_nested(plan['module'])
-                if after != plan['desired']:
-                    raise NestedKvmError('%s was loaded with %s, but its nested parameter reads %s'
-                                         % (plan['module'], value, _host.read_module_param(plan['module'], 'nested')),
-                                         module=plan['module'], before=plan['before'], after=after)
         result = dict(
             changed=bool(file_changed or plan['action']),
             vendor=plan['vendor'],

@@ -94,13 +94,24 @@ kvm_host:
       type: str
       sample: vmx
     ept:
-      description: Intel Extended Page Tables (second-level paging) are available.
+      description:
+        - The CPU offers Intel Extended Page Tables (second-level paging); RV(kvm_host.kvm_second_level_paging)
+          says whether KVM uses them.
       type: bool
     npt:
-      description: AMD Nested Page Tables (second-level paging) are available.
+      description:
+        - The CPU offers AMD Nested Page Tables (second-level paging); RV(kvm_host.kvm_second_level_paging) says
+          whether KVM uses them.
       type: bool
     second_level_paging:
-      description: RV(kvm_host.ept) or RV(kvm_host.npt).
+      description: RV(kvm_host.ept) or RV(kvm_host.npt) (what the CPU offers).
+      type: bool
+    kvm_second_level_paging:
+      description:
+        - Whether KVM uses it, from the vendor module's C(ept) (C(kvm_intel)) or C(npt) (C(kvm_amd)) parameter;
+          null when the module is not loaded.
+        - V(false) on a CPU that has it means the module was loaded with C(ept=0)/C(npt=0); every guest, nested
+          ones too, then runs on shadow page tables, and RV(kvm_host.reasons) says how to turn it back on.
       type: bool
     hypervisor_flag:
       description: The CPU reports the CPUID hypervisor bit, i.e. this is a virtual machine.

@@ -53,6 +53,9 @@ options:
       - When the runtime value differs from O(state), unload and reload the module to apply it now.
       - Refused while any process (a running guest) holds C(/dev/kvm) open; the error names those processes and
         their guest names.
+      - When the module, once unloaded, will not load with the new value, it is loaded again as it was (its old
+        C(nested) value, its other options from modprobe.d), the modprobe.d file is not written, and the error says
+        so; if even that fails, the error says the module is not loaded now.
       - With V(false) the runtime value is left alone and RV(reboot_required) says whether a reboot is needed.
       - A module built into the kernel cannot be reloaded and ignores modprobe.d; set C(<module>.nested=1) on the
         kernel command line there.

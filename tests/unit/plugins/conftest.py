@@ -75,11 +75,14 @@ class FakeHost(object):
         self.write('/proc/cpuinfo', '\n'.join(CPUINFO[kind].format(n=n, extra=extra) for n in range(cpus)))
         return self
 
-    def module(self, name, nested=None, builtin=False):
-        """A kernel module in /sys/module (with its nested parameter) and, unless built in, in /proc/modules."""
+    def module(self, name, nested=None, builtin=False, **params):
+        """A kernel module in /sys/module (with its nested parameter, and any other ``params`` such as ept='Y')
+        and, unless built in, in /proc/modules."""
         os.makedirs(self.path('/sys/module/%s/parameters' % name))
         if nested is not None:
-            self.write('/sys/module/%s/parameters/nested' % name, '%s\n' % nested)
+            params['nested'] = nested
+        for param, value in params.items():
+            self.write('/sys/module/%s/parameters/%s' % (name, param), '%s\n' % value)
         if not builtin:
             self.write('/sys/module/%s/initstate' % name, 'live\n')
             listed = self.read('/proc/modules') if self.exists('/proc/modules') else ''

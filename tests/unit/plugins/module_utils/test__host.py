@@ -435,6 +435,33 @@ def test_gather_host_facts(fake_host, monkeypatch, kind, nested, can_nest, virt_
     assert facts['reasons'][-1].startswith('recommended virt_type %s' % virt_type)
 
 
+@pytest.mark.parametrize('kind, module, param, raw, in_use', [
+    ('intel', 'kvm_intel', 'ept', 'Y', True),
+    ('intel', 'kvm_intel', 'ept', 'N', False),
+    ('amd', 'kvm_amd', 'npt', '1', True),
+    ('amd', 'kvm_amd', 'npt', '0', False),
+])
+def test_second_level_paging_is_what_kvm_uses(fake_host, monkeypatch, kind, module, param, raw, in_use):
+    # The CPU offers EPT/NPT in every case; what counts for guests is whether KVM was loaded with it.
+    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    fake_host.cpu(kind).users().dev_kvm().module('kvm').module(module, nested='Y' if kind == 'intel' else '1',
+                                                               **{param: raw})
+    facts = _host.gather_host_facts('qemu:///system')
+    assert facts['second_level_paging'] is True  # the CPU flags
+    assert facts['kvm_second_level_paging'] is in_use
+    said = [r for r in facts['reasons'] if 'shadow paging' in r]
+    if in_use:
+        assert said == []
+    else:
+        assert len(said) == 1 and '%s %s=1' % (module, param) in said[0]
+
+
+def test_second_level_paging_unknown_while_the_module_is_not_loaded(fake_host, monkeypatch):
+    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    fake_host.cpu('intel').users().dev_kvm()
+    assert _host.gather_host_facts('qemu:///system')['kvm_second_level_paging'] is None
+
+
 def test_verdict_libvirt_without_kvm(fake_host):
     # The test driver offers no domain type kvm: even a perfect host then gets virt_type qemu.
     fake_host.cpu('intel').users().dev_kvm().module('kvm_intel', nested='Y')

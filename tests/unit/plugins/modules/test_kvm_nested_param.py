@@ -28,12 +28,15 @@ class FakeModprobe(object):
         self.host = host
         self.calls = []
         self.fail = None  # (rc, stderr) to make the next call fail
+        self.refuse = {}  # option -> (rc, stderr): loading with that option fails, as a kernel that rejects it would
 
     def __call__(self, args, **kwargs):
         assert isinstance(args, list), 'commands are run as argument lists'
         self.calls.append(args[1:])
         if self.fail:
             return self.fail[0], '', self.fail[1]
+        if args[1] != '-r' and args[2] in self.refuse:
+            return self.refuse[args[2]][0], '', self.refuse[args[2]][1]
         if args[1] == '-r':
             shutil.rmtree(self.host.path('/sys/module/%s' % args[2]))
             return 0, '', ''
@@ -255,6 +258,46 @@ def test_modprobe_failure_is_reported(run_module, intel, modprobe):
     result = run(run_module)
     assert result['failed'] is True
     assert 'Module kvm_intel is in use' in result['msg'] and result['rc'] == 1
+
+
+def _snapshot(host):
+    """Everything the module may touch: the modprobe.d files and the module's runtime state."""
+    files = {}
+    for directory in ('/etc/modprobe.d', '/sys/module'):
+        for dirpath, _dirs, names in os.walk(host.path(directory)):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                with open(path) as handle:
+                    files[os.path.relpath(path, host.root)] = (handle.read(), os.stat(path).st_mode)
+    return files
+
+
+@pytest.mark.parametrize('kind, module, old, shown', [('intel', 'kvm_intel', 'nested=0', 'N'),
+                                                      ('amd', 'kvm_amd', 'nested=0', '0')])
+def test_failed_load_with_the_new_option_puts_the_module_back(run_module, fake_host, modprobe, kind, module, old,
+                                                              shown):
+    # Only the kernel is mocked (FakeModprobe): it unloads the module, then refuses to load it with nested=1.
+    fake_host.cpu(kind).module('kvm').module(module, nested=shown)
+    fake_host.write('/etc/modprobe.d/nestedkvm-%s.conf' % module, 'options %s nested=0\n' % module)
+    modprobe.refuse['nested=1'] = (1, 'modprobe: ERROR: could not insert \'%s\': Invalid argument' % module)
+    before = _snapshot(fake_host)
+    result = run(run_module)
+    assert result['failed'] is True
+    assert modprobe.calls == [['-r', module], [module, 'nested=1'], [module, old]]
+    assert 'Invalid argument' in result['msg']
+    assert 'loaded again as it was (%s)' % old in result['msg'] and 'nothing was changed' in result['msg']
+    assert _snapshot(fake_host) == before  # the module is back with its old value, the file untouched
+
+
+def test_failed_load_and_failed_restore_says_the_module_is_gone(run_module, intel, modprobe):
+    modprobe.refuse['nested=1'] = (1, 'could not insert: Invalid argument')
+    modprobe.refuse['nested=0'] = (1, 'could not insert: Device or resource busy')
+    result = run(run_module)
+    assert result['failed'] is True
+    assert modprobe.calls == [['-r', 'kvm_intel'], ['kvm_intel', 'nested=1'], ['kvm_intel', 'nested=0']]
+    assert 'Device or resource busy' in result['msg'] and 'kvm_intel is not loaded now' in result['msg']
+    assert not intel.exists('/sys/module/kvm_intel')
+    assert not intel.exists(INTEL_FILE)
 
 
 def test_no_hardware_virtualization_fails_and_writes_nothing(run_module, fake_host, modprobe):
