@@ -269,6 +269,11 @@ class DomainSpec:
         if wanted == 'auto':
             if host.kvm_usable:
                 self.virt_type = 'kvm'
+            elif checkable and 'qemu' not in host.domain_types:
+                # A QEMU without TCG: KVM is all libvirt can run there, whatever the CPU flags seem to say.
+                self.virt_type = 'kvm'
+                warn("libvirt offers only domain type kvm here (its QEMU has no TCG emulation), although the "
+                     "host CPU shows no vmx/svm: '%s' runs on KVM" % self.name)
             else:
                 self.virt_type = 'qemu'
                 where = 'this L1' if self.level == 2 else 'the host'

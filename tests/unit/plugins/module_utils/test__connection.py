@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, HostCapabilities
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError
 
 pytest.importorskip('libvirt')
@@ -31,3 +31,50 @@ def test_a_connection_lost_part_way_is_reported_as_such():
 def test_other_failures_pass_through_unchanged():
     with pytest.raises(ValueError, match='not about libvirt'), Connection('test:///default'):
         raise ValueError('not about libvirt')
+
+
+# A QEMU host's capabilities as libvirt 9.0 and 11.3 write them (trimmed): one <domain> per type the
+# emulator can run, 'qemu' where it has TCG, 'kvm' where it can use /dev/kvm (qemu_capabilities.c sets
+# both from the same probe of the binary that getDomainCapabilities answers from).
+def qemu_host_capabilities(*domain_types):
+    return """<capabilities>
+  <host><cpu><arch>x86_64</arch><vendor>AMD</vendor></cpu></host>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='i686'><emulator>/usr/bin/qemu-system-i386</emulator>%(types)s</arch>
+  </guest>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'><emulator>/usr/bin/qemu-system-x86_64</emulator>%(types)s</arch>
+  </guest>
+</capabilities>""" % dict(types=''.join("<domain type='%s'/>" % t for t in domain_types))
+
+
+class AnswersEveryDomainType:
+    """libvirt's test driver, with the capabilities XML of another host, and getDomainCapabilities answering
+    for any domain type as the test driver does from libvirt 9.8 on (a stub since then; 9.0 has none, so on
+    9.0 this stands in for it)."""
+
+    def __init__(self, conn, capabilities):
+        self._conn = conn
+        self._capabilities = capabilities
+
+    def getCapabilities(self):  # noqa: N802 - libvirt's names
+        return self._capabilities
+
+    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags=0):  # noqa: N802
+        return '<domainCapabilities><domain>%s</domain><arch>%s</arch></domainCapabilities>' % (virttype, arch)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize('offered', [('qemu', 'kvm'), ('qemu',), ('kvm',)], ids='+'.join)
+def test_domain_types_are_what_the_capabilities_list_however_getdomaincapabilities_answers(offered):
+    # A host offers only the types its capabilities list: a QEMU without TCG runs no 'qemu' domain, one that
+    # cannot use /dev/kvm no 'kvm' domain, whatever a driver's getDomainCapabilities stub says.
+    with Connection('test:///default') as connection:
+        conn = AnswersEveryDomainType(connection.conn, qemu_host_capabilities(*offered))
+        capabilities = HostCapabilities.probe(conn)
+    assert capabilities.domain_types == frozenset(offered)
+    assert capabilities.vendor == 'amd'

@@ -113,6 +113,18 @@ def test_emulated_l1_gets_maximum_cpu_with_svm_and_a_warning():
     assert 'EMULATED' in warnings[0]
 
 
+def test_auto_takes_kvm_where_libvirt_offers_nothing_else(rng):
+    # A QEMU built without TCG: libvirt lists only 'kvm' for it, so emulation cannot run there even where
+    # the host CPU shows no vmx/svm (PVM-style KVM, or features libvirt could not expand).
+    warnings = []
+    spec, root = build(host=HostCapabilities({'kvm'}, 'intel', set()), nested=False, warnings=warnings)
+    assert spec.virt_type == 'kvm' and root.get('type') == 'kvm'
+    assert_valid(rng, root)
+    assert 'offers only domain type kvm' in warnings[0]
+    with pytest.raises(OptionError, match=r"^virt_type: libvirt does not offer domain type 'qemu' .*offers: kvm"):
+        build(host=HostCapabilities({'kvm'}, 'intel', set()), nested=False, virt_type='qemu')
+
+
 def test_nested_off_adds_no_feature():
     _spec, root = build(host=NO_VT, nested=False)
     assert root.findall('cpu/feature') == []
