@@ -18,12 +18,6 @@ options:
       - 1 to 64 letters, digits, V(.), V(_), V(+) or V(-), starting with a letter or digit.
     type: str
     required: true
-  uri:
-    description:
-      - libvirt connection URI. Remote URIs such as C(qemu+ssh://root@host/system) work too, as storage goes
-        through libvirt's pool and volume API.
-    type: str
-    default: qemu:///system
   state:
     description:
       - V(present) defines the domain (or updates its definition) and leaves its power state alone.
@@ -248,4 +242,22 @@ notes:
 requirements:
   - libvirt-python
   - lxml
+'''
+
+    # The uri option of every module that talks to libvirt (checked by _connection.validate_uri).
+    LIBVIRT_URI = r'''
+options:
+  uri:
+    description:
+      - libvirt connection URI. Accepted are QEMU's system or session daemon, on this host (V(qemu:///system), V(qemu:///session),
+        C(qemu+unix:///system)) or on another through SSH or TLS (C(qemu+ssh://user@host/system),
+        C(qemu+libssh://...), C(qemu+libssh2://...), C(qemu+tls://host/system)), with the parameters C(mode),
+        C(proxy) (V(auto) or V(native)), C(no_tty) and C(sshauth); and libvirt's in-memory V(test:///default).
+      - Refused before anything is opened, naming O(uri) - C(qemu+tcp) (libvirt's control channel unencrypted),
+        C(qemu+ext) and the parameters C(command) and C(netcat) (libvirt would run a program), C(test:///<file>)
+        and the parameters C(socket), C(keyfile), C(pkipath) and C(known_hosts) (libvirt would read a file, and
+        may quote it in its errors), a password in the URI, and anything else. Set SSH up in C(~/.ssh/config) and
+        TLS in C(/etc/pki) instead.
+    type: str
+    default: qemu:///system
 '''

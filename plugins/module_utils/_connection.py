@@ -14,14 +14,16 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
 import stat
 import tempfile
 import time
 import traceback
+from urllib.parse import parse_qsl, urlsplit
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
 try:
     import libvirt
@@ -61,6 +63,93 @@ def virtualization_flag(flags):
     return None
 
 
+# The libvirt URIs the collection opens (docs/security.md): QEMU's system or session daemon, here or through
+# SSH or TLS. Left out on purpose: qemu+tcp (libvirt's whole control channel unencrypted), qemu+ext (runs a
+# program), test:///<file> (libvirt reads the file and quotes its lines in errors), and every query parameter
+# that names a file (socket, keyfile, pkipath, known_hosts) or a program (command, netcat).
+_URI_TRANSPORTS = ('', 'unix', 'ssh', 'libssh', 'libssh2', 'tls')
+_URI_REMOTE_TRANSPORTS = ('', 'ssh', 'libssh', 'libssh2', 'tls')
+_URI_PATHS = ('/system', '/session')
+_URI_PARAMETERS = {'mode': ('auto', 'legacy', 'direct'), 'proxy': ('auto', 'native'), 'no_tty': ('0', '1')}
+_URI_FILE_PARAMETERS = ('socket', 'keyfile', 'pkipath', 'known_hosts')
+_URI_PROGRAM_PARAMETERS = ('command', 'netcat')
+_URI_HOST = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]')
+_URI_USER = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}')
+_URI_SSH_AUTH = re.compile(r'[a-z]+(?:,[a-z]+)*')
+_URI_EXAMPLES = ('qemu:///system, qemu:///session, qemu+ssh://user@host/system, qemu+tls://host/system (also '
+                 'qemu+unix, qemu+libssh, qemu+libssh2) and test:///default')
+TEST_URI = 'test:///default'
+
+
+def validate_uri(uri):
+    """``uri`` when it is a libvirt URI the collection opens, else an OptionError naming option 'uri'.
+
+    Checked before anything is opened: libvirt itself would read a file a URI names (and repeat its lines
+    in the error) or run a program it names."""
+    def refuse(why):
+        raise OptionError('uri', '%s %s. The collection opens %s' % (_quote(uri), why, _URI_EXAMPLES))
+
+    if not isinstance(uri, str) or not uri.isprintable() or ' ' in uri:
+        refuse('is not a single line without spaces')
+    if uri == TEST_URI:
+        return uri  # libvirt's in-memory test driver: opens nothing on the host
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        refuse('is not a URI')
+    driver, _plus, transport = parts.scheme.partition('+')
+    if driver == 'test':
+        refuse('names a file for libvirt\'s test driver to read; only test:///default (in memory) is accepted')
+    if driver != 'qemu':
+        refuse('is not a QEMU/KVM URI (qemu://...)')
+    if transport == 'ext':
+        refuse('runs a program (transport ext)')
+    if transport == 'tcp':
+        refuse('sends libvirt\'s whole control channel unencrypted (transport tcp); use qemu+tls or qemu+ssh')
+    if transport not in _URI_TRANSPORTS:
+        refuse('has an unknown transport %s' % _quote(transport))
+    if parts.path not in _URI_PATHS:
+        refuse('does not end in /system or /session')
+    if parts.fragment:
+        refuse('has a fragment (#...)')
+    if parts.password is not None:
+        raise OptionError('uri', 'holds a password, which would be logged: give the host\'s user only and use SSH keys '
+                                 'or TLS certificates (%s)' % _URI_EXAMPLES)
+    if parts.hostname is None:
+        if parts.netloc:
+            refuse('has a user or port but no host')
+    elif transport not in _URI_REMOTE_TRANSPORTS:
+        refuse('names a host, but transport %s only reaches this one: drop the host, or use ssh or tls' % transport)
+    else:
+        host = parts.netloc.rpartition('@')[2]
+        if port is not None:
+            host = host[:host.rindex(':')]
+        if not _URI_HOST.fullmatch(host):
+            refuse('does not name a host by its name or address')
+        if parts.username is not None and not _URI_USER.fullmatch(parts.username):
+            refuse('does not name a user by a plain user name')
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in _URI_FILE_PARAMETERS:
+            refuse('names a file or socket (%s=): libvirt finds its own; configure SSH (~/.ssh/config) or TLS '
+                   '(/etc/pki) for it instead' % name)
+        if name in _URI_PROGRAM_PARAMETERS:
+            refuse('runs a program (%s=)' % name)
+        if name == 'sshauth':
+            if not _URI_SSH_AUTH.fullmatch(value):
+                refuse('has sshauth=%s; give methods such as sshauth=agent,privkey' % _quote(value))
+        elif name not in _URI_PARAMETERS:
+            refuse('has a parameter the collection does not pass to libvirt (%s=)' % _quote(name))
+        elif value not in _URI_PARAMETERS[name]:
+            refuse('has %s=%s; use %s' % (name, _quote(value), ' or '.join(_URI_PARAMETERS[name])))
+    return uri
+
+
+def _quote(text):
+    """``text`` for a message: quoted, with newlines and other control characters escaped."""
+    return repr(text if isinstance(text, str) else str(text))
+
+
 def _lock_dir():
     """A directory only this user can write: /run/nestedkvm for root, else under XDG_RUNTIME_DIR or
     the temporary directory, with a name of its own per user."""
@@ -88,8 +177,8 @@ class Connection:
     """A libvirt connection opened once and shared by everything one module run does."""
 
     def __init__(self, uri):
+        self.uri = validate_uri(uri)
         require_libraries()
-        self.uri = uri
         try:
             self.conn = libvirt.open(uri)
         except libvirt.libvirtError as exc:

@@ -32,7 +32,7 @@ try:
 except ImportError:  # reported by read_libvirt, not a failure
     etree = None
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, virtualization_flag
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, validate_uri, virtualization_flag
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 
 # The one root every reader joins its paths onto. Tests set it to a fake tree under tmp_path.
@@ -607,7 +607,9 @@ def format_version(number):
 
 
 def read_libvirt(uri):
-    """What libvirt at ``uri`` offers. Never raises: a missing binding or an unreachable daemon is reported."""
+    """What libvirt at ``uri`` offers. A missing binding or an unreachable daemon is reported; a URI the
+    collection refuses (see _connection.validate_uri) is the user's to fix and raises an OptionError."""
+    validate_uri(uri)
     result = dict(uri=uri, python_binding=libvirt is not None, reachable=False, error=None, version=None,
                   driver=None, hypervisor_version=None, host_arch=None, domain_types=[], kvm_offered=False,
                   emulator=None, machine=None)

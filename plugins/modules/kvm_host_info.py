@@ -19,16 +19,14 @@ description:
   - Read-only; never reports a change. The only active probe is opening C(/dev/kvm) and asking it for a VM
     (C(KVM_GET_API_VERSION), C(KVM_CREATE_VM)); the VM is closed at once.
   - The libvirt part is optional. A missing libvirt Python binding or an unreachable daemon is reported in
-    RV(kvm_host.libvirt), not a failure.
+    RV(kvm_host.libvirt), not a failure; a O(uri) the collection refuses is (see O(uri)).
+  - O(uri) is the libvirt to ask for capabilities, versions and the QEMU binary.
   - libvirt's XML is parsed with lxml; no command output (such as C(virsh)) is parsed.
 author:
   - nestedkvm.stack developers (@nestedkvm)
-options:
-  uri:
-    description:
-      - libvirt connection URI to ask for capabilities, versions and the QEMU binary.
-    type: str
-    default: qemu:///system
+extends_documentation_fragment:
+  - nestedkvm.stack.domain.libvirt_uri
+options: {}
 attributes:
   check_mode:
     description: Read-only, so check mode runs it fully.

@@ -25,6 +25,7 @@ author: nestedkvm.stack developers (@nestedkvm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - nestedkvm.stack.domain
+  - nestedkvm.stack.domain.libvirt_uri
 attributes:
   check_mode:
     support: full

@@ -23,6 +23,7 @@ author:
   - nestedkvm.stack developers (@nestedkvm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - nestedkvm.stack.domain.libvirt_uri
 options:
   name:
     description: Pool name.
@@ -34,10 +35,6 @@ options:
       - Created with mode 0711 when missing (QEMU can reach the images it is given, other users cannot list them); an
         existing directory is left as it is.
     type: path
-  uri:
-    description: libvirt connection URI.
-    type: str
-    default: qemu:///system
   state:
     description: V(present) defines, builds and starts the pool. V(absent) stops and undefines it.
     type: str

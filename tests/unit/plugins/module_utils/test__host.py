@@ -6,6 +6,8 @@ import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
 
+UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
+
 # ---------------------------------------------------------------------------------------------------------------
 # /proc/cpuinfo
 
@@ -359,7 +361,7 @@ def test_read_libvirt_test_driver():
 
 
 def test_read_libvirt_unreachable(tmp_path):
-    lv = _host.read_libvirt('test://%s/absent.xml' % tmp_path)
+    lv = _host.read_libvirt(UNREACHABLE_URI)
     assert lv['python_binding'] is True
     assert lv['reachable'] is False and lv['error']
 
@@ -473,7 +475,7 @@ def test_verdict_libvirt_without_kvm(fake_host):
 def test_verdict_virtual_machine_and_unusable_kvm(fake_host, tmp_path):
     fake_host.cpu('intel', hypervisor=True).users().dev_kvm(mode=0o600, gid=0).module('kvm_intel', nested='Y')
     fake_host.probe_result = (False, None, 'open(/dev/kvm): Permission denied')
-    facts = _host.gather_host_facts('test://%s/absent.xml' % tmp_path)
+    facts = _host.gather_host_facts(UNREACHABLE_URI)
     assert facts['is_virtual_machine'] is True and facts['probable_level'] == 1
     assert facts['recommended_virt_type'] == 'qemu'
     assert facts['qemu_user_can_open_kvm'] is False

@@ -1,6 +1,6 @@
 """kvm_host_info in-process: on the fake host tree of ../conftest.py, and on this machine for real.
 
-libvirt is asked through its test driver (test:///default, in-process, no daemon) or an unreachable test URI;
+libvirt is asked through its test driver (test:///default, in-process, no daemon) or an unreachable URI;
 the local libvirtd at qemu:///system is never used, so the tests do not depend on it running.
 """
 
@@ -10,6 +10,8 @@ import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_host_info
+
+UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
 
 
 def facts(run_module, check=False, **args):
@@ -79,7 +81,7 @@ def test_cpu_without_virtualization(run_module, fake_host):
 
 def test_no_dev_kvm_and_unreachable_libvirt(run_module, fake_host, tmp_path):
     fake_host.cpu('intel')
-    host = facts(run_module, uri='test://%s/absent.xml' % tmp_path)
+    host = facts(run_module, uri=UNREACHABLE_URI)
     assert host['dev_kvm']['present'] is False and host['dev_kvm']['usable'] is False
     assert fake_host.probe_calls == []
     assert host['libvirt']['reachable'] is False and host['libvirt']['error']

@@ -4,6 +4,7 @@ check mode, diff, a pool that exists elsewhere, and absent keeping the volumes."
 from ansible_collections.nestedkvm.stack.plugins.modules import storage_pool
 
 TEST_URI = 'test:///default'
+UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
 
 
 def args(**overrides):
@@ -71,5 +72,5 @@ def test_bad_input_fails_before_touching_libvirt(run_module, hypervisor):
 
 
 def test_a_uri_that_does_not_answer_names_the_option(run_module):
-    result = run_module(storage_pool, args(uri='qemu+unix:///system?socket=/nonexistent/sock'))
+    result = run_module(storage_pool, args(uri=UNREACHABLE_URI))
     assert result['failed'] and result['option'] == 'uri'
