@@ -17,6 +17,7 @@ lint: deps
 	ruff check plugins tests molecule bench
 	yamllint -s .
 	ansible-lint
+	antsibull-changelog lint
 
 sanity: deps
 	hack/ansible-test.sh sanity
