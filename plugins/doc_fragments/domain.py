@@ -164,7 +164,12 @@ options:
         default: []
         suboptions:
           host_port:
-            description: Port on the host's 127.0.0.1.
+            description:
+              - Port on the host's 127.0.0.1.
+              - With a local C(qemu) URI, a port QEMU could not bind is refused before define - one below
+                C(/proc/sys/net/ipv4/ip_unprivileged_port_start) (usually 1024), or one another process already
+                holds on 127.0.0.1 or a wildcard address. The domain's own running QEMU, which holds it, is no
+                conflict.
             type: int
             required: true
           guest_port:

@@ -210,6 +210,13 @@ class Connection:
                 "completes the work." % (self.uri, getattr(exc, 'msg', None) or exc))
 
     @property
+    def runs_qemu_here(self):
+        """True when this URI's domains run as QEMU processes of this host (a local qemu URI), so that their
+        user-mode port forwards bind ports of this host."""
+        parts = urlsplit(self.uri)
+        return parts.scheme.partition('+')[0] == 'qemu' and not parts.netloc
+
+    @property
     def alive(self):
         try:
             return self.conn is not None and self.conn.isAlive() == 1

@@ -300,6 +300,29 @@ class DomainManager:
             for taken in sorted(_domain_xml.forwarded_ports(self._inactive_xml(other)) & set(wanted)):
                 raise OptionError(wanted[taken], "%s port %d on 127.0.0.1 is already forwarded to domain '%s': pick a "
                                                  "free port" % (taken[0], taken[1], other.name()))
+        if self.connection.runs_qemu_here:
+            self._check_ports_can_be_bound(spec)
+
+    def _check_ports_can_be_bound(self, spec):
+        # QEMU binds the forwards when the guest starts, without the privilege for low ports: a port it cannot
+        # have would fail only then, after the definition was saved. Its own running QEMU holds them already.
+        from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+
+        lowest = _host.unprivileged_port_start()
+        domain = self.connection.domain(spec.name)
+        running = domain is not None and domain.isActive()
+        for protocol, port, option in spec.forwards:
+            if port < lowest:
+                raise OptionError(option, "%s port %d is below %d (%s): QEMU runs without the privilege to bind it; "
+                                          "pick a port from %d up" % (protocol, port, lowest, _host.UNPRIVILEGED_PORT_START,
+                                                                      lowest))
+            holders = _host.loopback_port_holders(protocol, port)
+            others = sorted((pid for pid, guest in holders.items() if not (running and guest == spec.name)),
+                            key=lambda pid: -1 if pid is None else pid)
+            if others:
+                who = ', '.join('pid %d' % pid if pid is not None else 'a process this user cannot see' for pid in others)
+                raise OptionError(option, "%s port %d on 127.0.0.1 is already in use on this host (%s): pick a free port"
+                                  % (protocol, port, who))
 
     @staticmethod
     def _inactive_xml(domain):

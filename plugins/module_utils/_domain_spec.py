@@ -366,10 +366,11 @@ class DomainSpec:
         if mac is not None and not _MAC.fullmatch(mac):
             raise OptionError(option + '.mac', "'%s' is not a MAC address such as 52:54:00:12:34:56" % net['mac'])
         forwards = []
-        for fwd in net['forwards']:
+        for number, fwd in enumerate(net['forwards']):
             for key in ('host_port', 'guest_port'):
                 if not 1 <= fwd[key] <= 65535:
-                    raise OptionError(option + '.forwards.' + key, 'must be a port between 1 and 65535, got %d' % fwd[key])
+                    raise OptionError('%s.forwards[%d].%s' % (option, number, key),
+                                      'must be a port between 1 and 65535, got %d' % fwd[key])
             forwards.append((fwd['protocol'], fwd['host_port'], fwd['guest_port']))
         return InterfaceSpec(kind=kind, source=net['source'], model=net['model'] or defaults['nic_model'], mac=mac,
                              forwards=tuple(forwards), restrict=net['restrict'])

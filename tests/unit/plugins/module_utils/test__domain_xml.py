@@ -192,7 +192,7 @@ def test_windows11_minimums_are_refused(overrides, option):
     (dict(networks=[dict(type='network')]), 'networks[0].source'),
     (dict(networks=[dict(source='default', mac='nope')]), 'networks[0].mac'),
     (dict(networks=[dict(type='user', forwards=[dict(host_port=0, guest_port=22)])]),
-     'networks[0].forwards.host_port'),
+     'networks[0].forwards[0].host_port'),
     (dict(networks=[dict(source='br0', type='bridge', restrict=True)]), 'networks[0].forwards'),
     (dict(graphics='vnc'), 'graphics_password'),
     (dict(graphics='vnc', graphics_password='longer-than-8'), 'graphics_password'),
