@@ -150,6 +150,11 @@ def _quote(text):
     return repr(text if isinstance(text, str) else str(text))
 
 
+def is_local_uri(uri):
+    """True when a (validated) ``uri`` names libvirt on this host, so its guests' processes and files are here."""
+    return urlsplit(uri).hostname is None
+
+
 def _lock_dir():
     """A directory only this user can write: /run/nestedkvm for root, else under XDG_RUNTIME_DIR or
     the temporary directory, with a name of its own per user."""
