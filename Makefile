@@ -22,8 +22,10 @@ lint: deps
 sanity: deps
 	hack/ansible-test.sh sanity
 
+# On the machine's libvirt, then on libvirt0 from bookworm-backports (fetched once into
+# /var/cache/nestedkvm, nothing installed); NESTEDKVM_SECOND_LIBVIRT=try|require|off (hack/units.sh).
 units: deps
-	pytest tests/unit
+	hack/units.sh
 
 # Real libvirtd (qemu:///system) and QEMU/TCG on this machine; needs root (or sudo).
 integration: deps
