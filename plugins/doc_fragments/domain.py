@@ -14,7 +14,10 @@ options:
   name:
     description:
       - Name of the libvirt domain. Also used in the names of the volumes the module creates
-        (C(<name>-<disk>.qcow2), C(<name>-cidata.iso)).
+        (C(<name>@<disk>.qcow2) (C(.img) for raw, C(.vmdk) for vmdk) and C(<name>-cidata.iso)). No name holds an C(@),
+        so two domains never share a volume name.
+      - Volumes made by version 0.1.0 were called C(<name>-<disk>.qcow2); a domain whose definition
+        records or uses a volume of that name keeps it.
       - 1 to 64 letters, digits, V(.), V(_), V(+) or V(-), starting with a letter or digit.
     type: str
     required: true
@@ -233,7 +236,23 @@ options:
   remove_storage:
     description:
       - With O(state=absent), also delete the volumes this collection created for the domain (recorded in its
-        metadata). Volumes it did not create are never deleted.
+        metadata, for its UUID). Volumes it did not create are never deleted.
+      - A recorded volume is kept (and listed in RV(kept_volumes), with a warning) when it is not a disk of the domain,
+        or when another domain defined on the host uses it, as a disk or as the backing file of one.
+      - The record of a copy of a domain (C(virsh dumpxml) and C(virsh define) under another name, C(virt-clone)) names
+        the original's UUID, not the copy's, so removing the copy never deletes a volume.
+    type: bool
+    default: false
+  adopt:
+    description:
+      - Let this task manage a domain of this name that the collection did not create (made by hand, by another
+        tool, or a copy of one of the collection's domains).
+      - Without it, such a domain is never changed, started, stopped or removed, in any O(state); the task fails
+        before touching anything, naming the domain and this option.
+      - With it, the domain is taken over (C(adopt) in RV(actions), C(ownership) in the diff) and from then on is the
+        collection's. Its existing volumes do not become the collection's; O(remove_storage) never deletes them.
+      - Domains made by version 0.1.0 record no UUID; they are the collection's without O(adopt), and the next
+        run records their UUID (a change of C(ownership) only, which needs no reboot).
     type: bool
     default: false
 notes:

@@ -17,12 +17,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import time
+import uuid
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _compare, _domain_xml
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._ownership import (
+    DomainClaim, disk_sources, ownership, volumes_to_delete)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._storage import Storage
 
 try:
@@ -38,9 +42,15 @@ _PAUSED = 3
 _SHUTOFF = 5
 
 
-def owned_volumes(description):
-    """(pool, volume) pairs a described definition records as created by this collection."""
-    return set(tuple(v) for v in description['owned_volumes']) if description else set()
+# Facts of the record alone: redefining for them does not change what the guest runs on.
+_METADATA_ONLY = frozenset(['ownership'])
+
+
+def describe(root):
+    """_domain_xml.describe, with whose the domain is (see _ownership)."""
+    description = _domain_xml.describe(root)
+    description['ownership'] = ownership(root)
+    return description
 
 
 class DomainManager:
@@ -74,10 +84,14 @@ class DomainManager:
         if domain is None:
             return result
         live = self._inactive_xml(domain)
-        before = _domain_xml.describe(live)
+        claim = DomainClaim(name, live)
+        claim.require(self.params['adopt'])
+        before = describe(live)
         result.update(changed=True, uuid=domain.UUIDString(),
                       diff=dict(before=_compare.render(before), after='', before_header=name, after_header='(absent)'))
-        volumes = sorted(owned_volumes(before)) if self.params['remove_storage'] else []
+        volumes, kept = self._volumes_to_delete(domain, live, claim) if self.params['remove_storage'] else ([], [])
+        if claim.adopting:
+            self.actions.append('adopt')
         if domain.isActive():
             self._act('destroy', domain, 'destroy')
         self._act('undefine', domain, _undefine)
@@ -85,8 +99,33 @@ class DomainManager:
             if self.check_mode or self.storage.delete(pool, volume):
                 self.actions.append('delete volume %s/%s' % (pool, volume))
                 result['removed_volumes'].append('%s/%s' % (pool, volume))
+        result['kept_volumes'] = ['%s/%s: %s' % (pool, volume, reason) for (pool, volume), reason in kept]
+        for line in result['kept_volumes']:
+            self.module.warn('remove_storage: kept volume %s' % line)
         result['actions'] = self.actions
         return result
+
+    def _volumes_to_delete(self, domain, live, claim):
+        """(delete, keep) of the volumes the domain's record claims; see _ownership.volumes_to_delete."""
+        candidates = []
+        for key in sorted(claim.recorded_volumes):
+            path = self.storage.volume_path(*key)
+            if path is not None:
+                candidates.append((key, os.path.normpath(path)))
+        if not candidates:
+            return [], []
+        own = {os.path.normpath(p) for p in disk_sources(live)}
+        users = {}
+        for other in self.connection.conn.listAllDomains():
+            if other.UUIDString() == domain.UUIDString():
+                continue
+            sources = disk_sources(self._inactive_xml(other))
+            if other.isActive():
+                sources |= disk_sources(etree.fromstring(other.XMLDesc(0).encode()))
+            for source in sources:
+                for path in [source, *self.storage.backing_files(source)]:
+                    users.setdefault(os.path.normpath(path), set()).add(other.name())
+        return volumes_to_delete(candidates, own, users)
 
     # -- present / running / shutdown / destroyed ----------------------------------------
 
@@ -97,10 +136,15 @@ class DomainManager:
         self._check_ports_are_free(spec)
         domain = self.connection.domain(spec.name)
         live = self._inactive_xml(domain) if domain is not None else None
-        before = _domain_xml.describe(live) if live is not None else None
-        owned = owned_volumes(before)
+        claim = DomainClaim(spec.name, live) if live is not None else None
+        if claim is not None:
+            claim.require(params['adopt'])
+        before = describe(live) if live is not None else None
+        owned = claim.recorded_volumes if claim is not None else set()
+        # The UUID is chosen here, not by libvirt, so that the record can name it from the first definition.
+        domain_uuid = domain.UUIDString() if domain is not None else str(uuid.uuid4())
 
-        plans = self.storage.plan_disks(spec, owned)
+        plans = self.storage.plan_disks(spec, owned, disk_sources(live) if live is not None else ())
         for option, path in spec.cdroms:
             if not self.storage.iso_exists(path):
                 raise OptionError(option, "ISO image '%s' was not found on the host behind %s: check the path"
@@ -137,15 +181,17 @@ class DomainManager:
 
         def definition(seed_digest):
             seed = (seed_plan.path, seed_digest) if seed_plan is not None else None
-            desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned)
+            desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned, uuid=domain_uuid)
             return _domain_xml.merge(live, desired) if live is not None else desired
 
         candidate = definition(seed_digest)
-        after = _domain_xml.describe(candidate)
+        after = describe(candidate)
         config_changed = _compare.changed_keys(before, after)
 
         result = dict(changed=False, name=spec.name, virt_type=spec.virt_type, created_volumes=[],
                       changed_facts=config_changed)
+        if claim is not None and claim.adopting:
+            self.actions.append('adopt')
         if config_changed or to_create or seed_stale:
             result['changed'] = True
             result['diff'] = dict(before=_compare.render(before), after=_compare.render(after, before),
@@ -156,12 +202,12 @@ class DomainManager:
                 pending = definition(None) if seed_stale else candidate
                 domain = self._create_and_define(live, pending, candidate, to_create,
                                                  seed_plan if seed_stale else None, seed_data, result)
-                after = _domain_xml.describe(self._inactive_xml(domain))  # with what libvirt filled in (MACs)
+                after = describe(self._inactive_xml(domain))  # with what libvirt filled in (MACs)
             else:
                 result['created_volumes'] = ['%s/%s' % p.key for p in to_create]
             self.actions.append('define' if live is None else 'update definition (%s)' % ', '.join(config_changed))
 
-        self._converge_state(domain, bool(config_changed) and live is not None, result)
+        self._converge_state(domain, bool(set(config_changed) - _METADATA_ONLY) and live is not None, result)
         self._converge_autostart(domain, result)
         result['changed'] = result['changed'] or bool(self.actions)
         result.update(actions=self.actions, reboot_required=self.reboot_required,
@@ -185,9 +231,6 @@ class DomainManager:
                 self.storage.create(seed_plan, seed_data)
                 created.append(seed_plan)
             if candidate is not pending:
-                if candidate.find('uuid') is None:  # a new domain: keep the UUID libvirt gave it above
-                    candidate.find('name').addnext(etree.Element('uuid'))
-                    candidate.find('uuid').text = domain.UUIDString()
                 domain = self._define(candidate)
         except Exception:
             self._roll_back(live, domain, created)

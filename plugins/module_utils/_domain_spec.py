@@ -82,6 +82,7 @@ def domain_argument_spec():
         timeout=dict(type='int', default=120),
         restart_on_change=dict(type='bool', default=False),
         remove_storage=dict(type='bool', default=False),
+        adopt=dict(type='bool', default=False),
     )
 
 
@@ -120,9 +121,10 @@ PROFILES = {
 
 
 class DiskSpec:
-    def __init__(self, name, volume, pool, fmt, size, backing_image, bus, target):
+    def __init__(self, name, volume, pool, fmt, size, backing_image, bus, target, legacy_volume=None):
         self.name = name
         self.volume = volume
+        self.legacy_volume = legacy_volume  # the volume's name in version 0.1.0 (<domain>-<disk>.<suffix>)
         self.pool = pool
         self.format = fmt
         self.size = size
@@ -350,7 +352,11 @@ class DomainSpec:
         if backing and not backing.startswith('/'):
             raise OptionError(option + '.backing_image', "must be an absolute path on the host, got '%s'" % backing)
         bus = disk['bus'] or defaults['disk_bus']
-        return DiskSpec(name=disk['name'], volume='%s-%s.%s' % (self.name, disk['name'], _VOLUME_SUFFIX[disk['format']]),
+        suffix = _VOLUME_SUFFIX[disk['format']]
+        # '@' is in neither a domain's nor a disk's name, so no two (domain, disk) pairs share a volume;
+        # '-' was, and (a-b, c) and (a, b-c) did. Volumes made under the old name keep it (Storage.plan_disks).
+        return DiskSpec(name=disk['name'], volume='%s@%s.%s' % (self.name, disk['name'], suffix),
+                        legacy_volume='%s-%s.%s' % (self.name, disk['name'], suffix),
                         pool=disk['pool'], fmt=disk['format'], size=size, backing_image=backing, bus=bus,
                         target=_target_dev(bus, index))
 

@@ -48,16 +48,19 @@ def cdrom_targets(spec):
     return ['sd' + 'abcdefghijklmnopqrstuvwxyz'[first + i] for i in range(count)]
 
 
-def build(spec, disk_paths, seed=None, owned_volumes=()):
+def build(spec, disk_paths, seed=None, owned_volumes=(), uuid=None):
     """The full definition of ``spec``.
 
     ``disk_paths`` lists the host path of each spec disk's volume, in order; ``seed`` is the
     (path, sha256) of the NoCloud seed image; ``owned_volumes`` are (pool, volume) pairs this
-    collection created.
+    collection created; ``uuid`` is the domain's UUID, which the collection's record names too
+    (see _ownership).
     """
     root = etree.Element('domain', type=spec.virt_type, nsmap={'qemu': QEMU_NS})
     _sub(root, 'name', spec.name)
-    _build_metadata(root, spec, owned_volumes, seed[1] if seed else None)
+    if uuid:
+        _sub(root, 'uuid', uuid)
+    _build_metadata(root, spec, owned_volumes, seed[1] if seed else None, uuid)
     _sub(root, 'memory', spec.memory // 1024, unit='KiB')
     _sub(root, 'currentMemory', spec.memory // 1024, unit='KiB')
     _sub(root, 'vcpu', spec.vcpus, placement='static')
@@ -71,9 +74,11 @@ def build(spec, disk_paths, seed=None, owned_volumes=()):
     return root
 
 
-def _build_metadata(root, spec, owned_volumes, seed_digest):
+def _build_metadata(root, spec, owned_volumes, seed_digest, uuid):
     metadata = _sub(root, 'metadata')
     stack = etree.SubElement(metadata, '{%s}stack' % NK_NS, nsmap={'nk': NK_NS})
+    if uuid:
+        stack.set('uuid', uuid)
     stack.set('level', str(spec.level))
     stack.set('profile', spec.profile)
     if seed_digest:

@@ -4,7 +4,8 @@
 """Disk volumes through libvirt's storage pool/volume API, so remote (qemu+ssh://) hosts work too.
 
 Planning (``plan_disks``/``plan_seed``) only reads and validates; ``create``/``delete`` change
-things. Volumes created here are recorded in the domain's metadata; only those are ever deleted.
+things. Volumes created here are recorded in the domain's metadata; only those are ever deleted, and
+only under the rules of _ownership.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +27,8 @@ except ImportError:  # reported by _connection.require_libraries
 
 # Image files hold guest data: only their owner, the QEMU user (see Storage.owner), may read them.
 VOLUME_MODE = '0600'
+# Longer backing chains than this are not followed (and not made by anyone sane).
+_MAX_CHAIN = 32
 
 
 class VolumePlan:
@@ -113,21 +116,26 @@ class Storage:
                 return None
             raise
 
-    def plan_disks(self, spec, owned):
-        """VolumePlans for ``spec.disks``; ``owned`` is the set of (pool, volume) this collection created."""
+    def plan_disks(self, spec, owned, in_use=()):
+        """VolumePlans for ``spec.disks``; ``owned`` is the set of (pool, volume) this collection created,
+        ``in_use`` the disk paths of the domain's current definition."""
         plans = []
         for index, disk in enumerate(spec.disks):
             option = 'disks[%d]' % index
             pool = self.pool(disk.pool, option + '.pool')
+            name = disk.volume
+            # A volume made under the old name stays the domain's disk: recorded, or used by it.
+            if (disk.pool, disk.legacy_volume) in owned or os.path.join(_pool_target(pool), disk.legacy_volume) in in_use:
+                name = disk.legacy_volume
             backing = None
             capacity = disk.size
             if disk.backing_image:
                 base_format, base_capacity = self.image_info(disk.backing_image, option + '.backing_image')
                 backing = (disk.backing_image, base_format)
                 capacity = max(capacity or 0, base_capacity)
-            existing = self._existing(pool, disk.volume)
-            plans.append(VolumePlan(option, disk.pool, pool, disk.volume, disk.format, capacity, backing=backing,
-                                    volume=existing, owned=(disk.pool, disk.volume) in owned,
+            existing = self._existing(pool, name)
+            plans.append(VolumePlan(option, disk.pool, pool, name, disk.format, capacity, backing=backing,
+                                    volume=existing, owned=(disk.pool, name) in owned,
                                     owner=self.owner if existing is None else None))
         return plans
 
@@ -177,6 +185,29 @@ class Storage:
         plan.volume = volume
         return volume
 
+    def volume_path(self, pool_name, name):
+        """The path of an existing volume, or None when it (or its pool) is gone."""
+        pool = self.connection.pool(pool_name)
+        volume = self._existing(pool, name) if pool is not None and pool.isActive() else None
+        return volume.path() if volume is not None else None
+
+    def backing_files(self, path):
+        """The backing chain of the image at ``path`` (its base, the base's base, ...), as far as it can be read:
+        through libvirt for images in a pool, from the qcow2 header for local files in none."""
+        chain = []
+        while len(chain) < _MAX_CHAIN:
+            volume = self.connection.volume_by_path(path)
+            if volume is not None:
+                path = etree.fromstring(volume.XMLDesc(0).encode()).findtext('backingStore/path')
+            elif self.is_local and os.path.isfile(path):
+                path = _local_backing_file(path)
+            else:
+                path = None
+            if not path or path in chain:
+                break
+            chain.append(path)
+        return chain
+
     def delete(self, pool_name, name):
         """Delete a volume if it still exists; True when something was deleted."""
         pool = self.connection.pool(pool_name)
@@ -198,6 +229,20 @@ def _upload(conn, volume, data):
             raise NestedKvmError("upload to volume '%s' stalled" % volume.name())
         offset += sent
     stream.finish()
+
+
+def _local_backing_file(path):
+    """The backing file a qcow2 image's header names (absolute, as QEMU resolves it), or None."""
+    with open(path, 'rb') as image:
+        header = image.read(20)
+        if len(header) < 20 or header[:4] != b'QFI\xfb':
+            return None
+        offset, size = struct.unpack('>QI', header[8:20])
+        if not offset or not 0 < size < 4096:
+            return None
+        image.seek(offset)
+        name = image.read(size).decode('utf-8', 'replace')
+    return os.path.normpath(os.path.join(os.path.dirname(path), name))
 
 
 def _local_image_info(path):

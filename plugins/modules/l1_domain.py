@@ -139,13 +139,21 @@ created_volumes:
   returned: unless O(state=absent)
   type: list
   elements: str
-  sample: [default/l1-a-root.qcow2, default/l1-a-cidata.iso]
+  sample: [default/l1-a@root.qcow2, default/l1-a-cidata.iso]
 removed_volumes:
   description: Volumes deleted by O(state=absent) with O(remove_storage=true).
   returned: when O(state=absent)
   type: list
   elements: str
-  sample: [default/l1-a-root.qcow2]
+  sample: [default/l1-a@root.qcow2]
+kept_volumes:
+  description:
+    - Volumes the domain's record names that O(state=absent) with O(remove_storage=true) kept, each with the reason
+      (not a disk of the domain, or still used by another domain).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: ["default/base.qcow2: still used by domain 'l1-b'"]
 console_log:
   description: Host file with the guest's serial console output of its current boot (null with O(console_log=false)).
   returned: unless O(state=absent)

@@ -15,7 +15,8 @@ libvirt = pytest.importorskip('libvirt')
 
 URI = 'qemu:///system'
 POOL = 'nestedkvm-it'
-PREFIX = 'nk-it-'  # every domain and volume the tests make starts with this
+# Every domain and volume the tests make starts with this (on a shared host, give each engineer their own).
+PREFIX = os.environ.get('NK_IT_PREFIX', 'nk-it-')
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -46,7 +46,7 @@ def volumes(system, pool, name):
     """Volumes of domain ``name`` in ``pool``."""
     storage = system.storagePoolLookupByName(pool)
     storage.refresh(0)
-    return sorted(volume for volume in storage.listVolumes() if volume.startswith(name + '-'))
+    return sorted(volume for volume in storage.listVolumes() if volume.startswith((name + '-', name + '@')))
 
 
 def domains(system, name):
@@ -60,7 +60,7 @@ def converges_and_cleans_up(system, pool, converge, name):
     assert done.returncode == 0, done.stdout[-4000:]
     assert len(domains(system, name)) == 1
     assert domains(system, name)[0].isActive()
-    assert volumes(system, pool, name) == sorted([name + '-cidata.iso', name + '-root.qcow2'])
+    assert volumes(system, pool, name) == sorted([name + '-cidata.iso', name + '@root.qcow2'])
     for volume in volumes(system, pool, name):  # guest data: the QEMU user's alone
         status = os.stat(system.storagePoolLookupByName(pool).storageVolLookupByName(volume).path())
         assert (status.st_uid, stat.S_IMODE(status.st_mode)) == (QEMU_UID, 0o600), volume
@@ -148,7 +148,7 @@ def test_two_runs_at_once_both_finish_with_one_domain(system, pool, converge):
 def test_absent_keeps_disks_the_collection_did_not_make(system, pool, converge):
     name = PREFIX + 'foreign'
     storage = system.storagePoolLookupByName(pool)
-    storage.createXML("<volume><name>%s-root.qcow2</name><capacity unit='MiB'>16</capacity>"
+    storage.createXML("<volume><name>%s@root.qcow2</name><capacity unit='MiB'>16</capacity>"
                       "<target><format type='qcow2'/></target></volume>" % name, 0)
     made = converge(name, nk_state='present')
     assert made.returncode == 0 and 'already existed and is used as it is' in made.stdout, made.stdout[-4000:]
@@ -157,5 +157,5 @@ def test_absent_keeps_disks_the_collection_did_not_make(system, pool, converge):
     gone = converge(name, nk_state='absent', nk_remove_storage='true')
     assert gone.returncode == 0, gone.stdout[-4000:]
     assert domains(system, name) == []
-    assert volumes(system, pool, name) == [name + '-root.qcow2']  # the seed it made is gone, the disk stays
-    storage.storageVolLookupByName(name + '-root.qcow2').delete(0)
+    assert volumes(system, pool, name) == [name + '@root.qcow2']  # the seed it made is gone, the disk stays
+    storage.storageVolLookupByName(name + '@root.qcow2').delete(0)

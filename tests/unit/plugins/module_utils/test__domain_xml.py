@@ -250,7 +250,7 @@ LIVE = """
   <uuid>0b8c2c32-1111-2222-3333-444455556666</uuid>
   <metadata>
     <nk:stack xmlns:nk="urn:nestedkvm:stack:1" level="1" profile="hypervisor">
-      <nk:volume pool="default" name="dom1-root.qcow2"/>
+      <nk:volume pool="default" name="dom1@root.qcow2"/>
     </nk:stack>
     <other:note xmlns:other="urn:example:other">keep me</other:note>
   </metadata>
@@ -269,7 +269,7 @@ LIVE = """
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2' discard='unmap'/>
-      <source file='/pool/dom1-root.qcow2'/>
+      <source file='/pool/dom1@root.qcow2'/>
       <target dev='vda' bus='virtio'/>
       <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>
     </disk>

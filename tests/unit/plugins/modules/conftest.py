@@ -28,6 +28,38 @@ class TestHypervisor:
     def domain(self, name):
         return self.conn.lookupByName(name)
 
+    def snapshot(self):
+        """Everything a module run could change: each domain's definition, power state and autostart, each
+        volume's description. Equal snapshots before and after a run mean the run changed nothing."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+        pool = self.conn.storagePoolLookupByName(self.pool)
+        return dict(domains={d.name(): (d.XMLDesc(flags), d.state()[0], d.autostart()) for d in self.conn.listAllDomains()},
+                    volumes={v.name(): v.XMLDesc(0) for v in pool.listAllVolumes()})
+
+    def define_by_hand(self, name, disks=(), start=False):
+        """A domain a person made (no record of this collection), with ``disks`` (paths) attached."""
+        devices = ''.join("<disk type='file' device='disk'><source file='%s'/><target dev='vd%s'/></disk>"
+                          % (path, 'abcdefgh'[i]) for i, path in enumerate(disks))
+        domain = self.conn.defineXML("<domain type='test'><name>%s</name><memory>524288</memory><os><type>hvm</type>"
+                                     "</os><devices>%s</devices></domain>" % (name, devices))
+        if start:
+            domain.create()
+        return domain
+
+    def copy(self, original, name, xml_edit=None):
+        """What `virsh dumpxml <original> | <rename, drop the uuid> | virsh define` makes (and virt-clone,
+        which gives the copy a new UUID too): a second domain with the first one's metadata."""
+        from lxml import etree
+
+        root = etree.fromstring(self.domain(original).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode())
+        root.find('name').text = name
+        root.remove(root.find('uuid'))
+        for mac in root.iterfind('devices/interface/mac'):
+            mac.getparent().remove(mac)
+        if xml_edit is not None:
+            xml_edit(root)
+        return self.conn.defineXML(etree.tostring(root).decode())
+
     def add_volume(self, name, size='1', unit='GiB', fmt='qcow2'):
         self.conn.storagePoolLookupByName(self.pool).createXML(
             "<volume><name>%s</name><capacity unit='%s'>%s</capacity><target><format type='%s'/></target></volume>"

@@ -35,8 +35,8 @@ def test_lifecycle_is_idempotent_at_every_step(run_module, hypervisor):
 def test_first_run_defines_starts_and_creates_the_volume(run_module, hypervisor):
     result = run_module(l1_domain, args())
     assert result['changed'] and result['actions'] == ['define', 'start']
-    assert result['created_volumes'] == ['default-pool/l1a-root.qcow2']
-    assert hypervisor.volumes() == ['l1a-root.qcow2']
+    assert result['created_volumes'] == ['default-pool/l1a@root.qcow2']
+    assert hypervisor.volumes() == ['l1a@root.qcow2']
     domain = hypervisor.domain('l1a')
     assert domain.isActive()
     assert 'svm' in domain.XMLDesc(0)  # emulated L1 gets AMD-V
@@ -46,7 +46,7 @@ def test_first_run_defines_starts_and_creates_the_volume(run_module, hypervisor)
 def test_check_mode_predicts_and_touches_nothing(run_module, hypervisor):
     predicted = run_module(l1_domain, args(), check=True, diff=True)
     assert predicted['changed'] and predicted['actions'] == ['define', 'start']
-    assert predicted['created_volumes'] == ['default-pool/l1a-root.qcow2']
+    assert predicted['created_volumes'] == ['default-pool/l1a@root.qcow2']
     assert predicted['diff']['before'] == '' and '"vcpus": 2' in predicted['diff']['after']
     assert hypervisor.domains() == [] and hypervisor.volumes() == []
     real = run_module(l1_domain, args())
@@ -102,30 +102,30 @@ def test_hand_edit_is_drift_reported_in_check_mode(run_module, hypervisor):
 
 def test_overlay_of_a_base_image(run_module, hypervisor, base_image):
     result = run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL, backing_image=base_image)]))
-    assert result['created_volumes'] == ['default-pool/l1a-root.qcow2']
-    volume = hypervisor.conn.storagePoolLookupByName(TEST_POOL).storageVolLookupByName('l1a-root.qcow2')
+    assert result['created_volumes'] == ['default-pool/l1a@root.qcow2']
+    volume = hypervisor.conn.storagePoolLookupByName(TEST_POOL).storageVolLookupByName('l1a@root.qcow2')
     assert volume.info()[1] == 2 * 1024 ** 3  # as large as its base
     assert not run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL,
                                                       backing_image=base_image)]))['changed']
 
 
 def test_absent_removes_only_volumes_it_created(run_module, hypervisor):
-    hypervisor.add_volume('l1a-data.qcow2')  # the user's, not ours
+    hypervisor.add_volume('l1a@data.qcow2')  # the user's, not ours
     two_disks = [dict(name='root', pool=TEST_POOL, size='1GiB'), dict(name='data', pool=TEST_POOL, size='1GiB')]
     run_module(l1_domain, args(disks=two_disks))
     removed = run_module(l1_domain, args(state='absent', remove_storage=True))
-    assert removed['removed_volumes'] == ['default-pool/l1a-root.qcow2']
-    assert hypervisor.volumes() == ['l1a-data.qcow2']
+    assert removed['removed_volumes'] == ['default-pool/l1a@root.qcow2']
+    assert hypervisor.volumes() == ['l1a@data.qcow2']
 
 
 def test_absent_keeps_storage_by_default_and_then_it_is_no_longer_ours(run_module, hypervisor):
     run_module(l1_domain, args())
     kept = run_module(l1_domain, args(state='absent'))
-    assert kept['removed_volumes'] == [] and hypervisor.volumes() == ['l1a-root.qcow2']
+    assert kept['removed_volumes'] == [] and hypervisor.volumes() == ['l1a@root.qcow2']
     # Ownership lives in the domain's metadata: a volume left behind is the user's from now on.
     run_module(l1_domain, args())
     again = run_module(l1_domain, args(state='absent', remove_storage=True))
-    assert again['removed_volumes'] == [] and hypervisor.volumes() == ['l1a-root.qcow2']
+    assert again['removed_volumes'] == [] and hypervisor.volumes() == ['l1a@root.qcow2']
 
 
 def test_autostart(run_module, hypervisor):
@@ -190,7 +190,7 @@ def test_a_changed_disk_size_is_not_applied_silently(run_module, hypervisor, mon
     run_module(l1_domain, args())
     result = run_module(l1_domain, args(disks=[dict(name='root', pool=TEST_POOL, size='8GiB')]))
     assert not result['changed']
-    assert any(w.startswith('disks[0].size: volume default-pool/l1a-root.qcow2') for w in warnings), warnings
+    assert any(w.startswith('disks[0].size: volume default-pool/l1a@root.qcow2') for w in warnings), warnings
 
 
 @pytest.mark.parametrize('overrides, option, says', [

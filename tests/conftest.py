@@ -1,4 +1,4 @@
-"""Shared fixtures: run a module's main() in-process and get its result dict back."""
+"""Shared by the unit and integration tiers: run a module's main() in-process and get its result dict back."""
 
 import pytest
 

@@ -1,0 +1,128 @@
+"""What the collection did not make, it leaves alone, on the real libvirtd (issue 13, ownership): volume deletion
+and backing chains (the test driver keeps no qcow2 backing files) and the teardown playbook. No domain is started.
+
+The modules run in-process (tests/conftest.py's run_module) so that the host's whole state can be compared before
+and after a run: every test domain's definition, every volume of the test pool, and every file in its directory
+with its owner, mode, size and modification time.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+from lxml import etree
+
+from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
+
+from conftest import HERE, PREFIX, URI, ansible_playbook, libvirt
+
+pytestmark = pytest.mark.integration
+
+POOL = PREFIX + 'ownership'
+
+
+@pytest.fixture
+def own_pool(system):
+    """A pool of its own in a fresh directory; afterwards the test's domains, the pool and the directory go."""
+    base = '/var/lib/libvirt/images' if os.path.isdir('/var/lib/libvirt/images') else tempfile.gettempdir()
+    path = tempfile.mkdtemp(prefix=PREFIX, dir=base)
+    os.chmod(path, 0o755)
+    pool = system.storagePoolDefineXML("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>"
+                                       % (POOL, path), 0)
+    pool.create(0)
+    yield path
+    for domain in system.listAllDomains():
+        if domain.name().startswith(PREFIX):
+            domain.undefine()
+    for volume in pool.listAllVolumes():
+        volume.delete(0)
+    pool.destroy()
+    pool.undefine()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def host_state(system, path):
+    flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+    files = {}
+    for name in sorted(os.listdir(path)):
+        status = os.stat(os.path.join(path, name))
+        files[name] = (status.st_mode, status.st_uid, status.st_gid, status.st_size, status.st_mtime_ns)
+    return dict(domains={d.name(): d.XMLDesc(flags) for d in system.listAllDomains() if d.name().startswith(PREFIX)},
+                volumes={v.name(): v.XMLDesc(0) for v in system.storagePoolLookupByName(POOL).listAllVolumes()},
+                files=files)
+
+
+def l1(name, **overrides):
+    values = dict(name=name, uri=URI, virt_type='qemu', memory='256MiB', state='present', console_log=False,
+                  disks=[dict(name='root', pool=POOL, size='64MiB')])
+    values.update(overrides)
+    return values
+
+
+def test_removing_a_copy_never_deletes_the_originals_disks(run_module, system, own_pool):
+    """`virsh dumpxml a | (rename, drop uuid) | virsh define`: the copy carries a's record and a's disk."""
+    original = PREFIX + 'a'
+    assert run_module(l1_domain, l1(original))['created_volumes'] == ['%s/%s@root.qcow2' % (POOL, original)]
+    root = etree.fromstring(system.lookupByName(original).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode())
+    root.find('name').text = PREFIX + 'copy'
+    root.remove(root.find('uuid'))
+    system.defineXML(etree.tostring(root).decode())
+    before = host_state(system, own_pool)
+    refused = run_module(l1_domain, l1(PREFIX + 'copy', state='absent', remove_storage=True))
+    assert refused.get('failed') and refused['option'] == 'adopt', refused
+    assert host_state(system, own_pool) == before
+    adopted = run_module(l1_domain, l1(PREFIX + 'copy', state='absent', remove_storage=True, adopt=True))
+    assert adopted['changed'] and adopted['removed_volumes'] == []
+    after = host_state(system, own_pool)
+    assert after['files'] == before['files'] and after['volumes'] == before['volumes']
+    assert after['domains'] == {original: before['domains'][original]}
+
+
+def test_a_volume_another_domain_builds_on_is_kept(run_module, system, own_pool):
+    """Another domain's overlay has the collection's volume as its backing file: deleting it would break that disk."""
+    ours, theirs = PREFIX + 'base', PREFIX + 'theirs'
+    run_module(l1_domain, l1(ours))
+    base = os.path.join(own_pool, '%s@root.qcow2' % ours)
+    system.storagePoolLookupByName(POOL).createXML(
+        "<volume><name>%s.qcow2</name><capacity unit='MiB'>64</capacity><target><format type='qcow2'/></target>"
+        "<backingStore><path>%s</path><format type='qcow2'/></backingStore></volume>" % (theirs, base), 0)
+    system.defineXML("<domain type='qemu'><name>%s</name><memory unit='MiB'>256</memory><os><type arch='x86_64'>hvm"
+                     "</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                     "<source file='%s/%s.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
+                     % (theirs, own_pool, theirs))
+    before = host_state(system, own_pool)
+    removed = run_module(l1_domain, l1(ours, state='absent', remove_storage=True))
+    assert removed['changed'] and removed['removed_volumes'] == []
+    assert removed['kept_volumes'] == ["%s/%s@root.qcow2: still used by domain '%s'" % (POOL, ours, theirs)]
+    after = host_state(system, own_pool)
+    assert after['files'] == before['files'] and after['volumes'] == before['volumes']
+    assert sorted(after['domains']) == [theirs]
+
+
+def test_the_collections_volumes_go_with_their_domain(run_module, system, own_pool):
+    name = PREFIX + 'gone'
+    run_module(l1_domain, l1(name))
+    removed = run_module(l1_domain, l1(name, state='absent', remove_storage=True))
+    assert removed['removed_volumes'] == ['%s/%s@root.qcow2' % (POOL, name)] and removed['kept_volumes'] == []
+    assert host_state(system, own_pool) == dict(domains={}, volumes={}, files={})
+
+
+def test_teardown_removes_the_labs_domains_and_leaves_a_hand_made_one(run_module, system, own_pool, tmp_path):
+    lab, by_hand = PREFIX + 'lab-l1', PREFIX + 'hand-l1'
+    run_module(l1_domain, l1(lab))
+    system.defineXML("<domain type='qemu'><name>%s</name><memory unit='MiB'>256</memory><os><type arch='x86_64'>hvm"
+                     "</type></os></domain>" % by_hand)
+    before = host_state(system, own_pool)
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('all:\n  children:\n    l2_guests: {}\n    l1_hypervisors:\n      hosts:\n'
+                         '        %s: {}\n        %s: {}\n' % (lab, by_hand))
+    done = ansible_playbook(['-i', str(inventory), os.path.join(HERE, '..', '..', 'playbooks', 'teardown.yml'),
+                             '-e', 'ansible_python_interpreter=%s' % sys.executable,
+                             '-e', 'l1_hypervisor_known_hosts_file=%s' % (tmp_path / 'known_hosts')])
+    assert done.returncode != 0, done.stdout[-4000:]
+    assert "domain '%s' exists but this collection did not create it" % by_hand in done.stdout
+    after = host_state(system, own_pool)
+    assert after['domains'] == {by_hand: before['domains'][by_hand]}
+    assert after['files'] == {} and after['volumes'] == {}
