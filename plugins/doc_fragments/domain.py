@@ -185,7 +185,11 @@ options:
             choices: [tcp, udp]
             default: tcp
       restrict:
-        description: Type V(user) only. Isolate the guest from everything but the forwarded ports.
+        description:
+          - Type V(user) only. Isolate the guest from everything but the forwarded ports (QEMU C(restrict=on)).
+          - Unrestricted, the guest reaches the outside through the host, and QEMU maps the host's own 127.0.0.1
+            into the guest as 10.0.2.2 - so the guest reaches every service that listens on the host's loopback,
+            other guests' SSH forwards and consoles included. Restrict every guest you do not trust fully.
         type: bool
         default: false
   graphics:
