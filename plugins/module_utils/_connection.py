@@ -218,8 +218,7 @@ class Connection:
     def runs_qemu_here(self):
         """True when this URI's domains run as QEMU processes of this host (a local qemu URI), so that their
         user-mode port forwards bind ports of this host."""
-        parts = urlsplit(self.uri)
-        return parts.scheme.partition('+')[0] == 'qemu' and not parts.netloc
+        return self.uri != TEST_URI and is_local_uri(self.uri)
 
     @property
     def alive(self):

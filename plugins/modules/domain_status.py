@@ -24,15 +24,13 @@ description:
   - Read-only; never reports a change.
 author:
   - nestedkvm.stack developers (@nestedkvm)
+extends_documentation_fragment:
+  - nestedkvm.stack.domain.libvirt_uri
 options:
   name:
     description: Name of the libvirt domain.
     type: str
     required: true
-  uri:
-    description: libvirt connection URI.
-    type: str
-    default: qemu:///system
   console_lines:
     description: How many of the last lines of the serial console log to return.
     type: int
@@ -42,6 +40,11 @@ options:
     type: float
     default: 1.0
 attributes:
+  action_group:
+    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
+    support: full
+    membership:
+      - nestedkvm.stack.libvirt
   check_mode:
     description: Read-only, so check mode runs it fully.
     support: full

@@ -28,15 +28,13 @@ description:
   - Read-only; never reports a change.
 author:
   - nestedkvm.stack developers (@nestedkvm)
+extends_documentation_fragment:
+  - nestedkvm.stack.domain.libvirt_uri
 options:
   name:
     description: Name of the libvirt domain.
     type: str
     required: true
-  uri:
-    description: libvirt connection URI on the host that runs the guest.
-    type: str
-    default: qemu:///system
   wait_for:
     description: What counts as answering.
     type: str
@@ -64,6 +62,11 @@ options:
     type: int
     default: 20
 attributes:
+  action_group:
+    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
+    support: full
+    membership:
+      - nestedkvm.stack.libvirt
   action:
     description: An action plugin runs the waiting module on the host in slices of O(progress_interval) seconds.
     support: full

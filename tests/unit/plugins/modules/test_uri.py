@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.modules import kvm_host_info, l1_domain, l2_domain, storage_pool
+from ansible_collections.nestedkvm.stack.plugins.modules import (domain_status, domain_wait, kvm_host_info, l1_domain,
+                                                                 l2_domain, storage_pool)
 
 SECRET = 'root:$6$notahash$TOPSECRETLINE:20228:0:99999:7:::'
 
@@ -18,6 +19,8 @@ MODULE_ARGS = {
     'l2_domain': (l2_domain, dict(name='l2a', virt_type='qemu', memory='1GiB', networks=[dict(type='user')])),
     'storage_pool': (storage_pool, dict(name='lab', path='/var/lib/nk-lab')),
     'kvm_host_info': (kvm_host_info, dict()),
+    'domain_status': (domain_status, dict(name='l1a')),
+    'domain_wait': (domain_wait, dict(name='l1a', wait_for='running', timeout=1)),
 }
 
 
