@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domcaps import read_kvm_nesting
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
 try:
@@ -282,12 +283,15 @@ class Connection:
 class HostCapabilities:
     """What the host behind a connection offers, read from libvirt (works for remote URIs too)."""
 
-    def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None):
+    def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None, read_kvm_nesting=None):
         self.domain_types = frozenset(domain_types)
         self.vendor = vendor  # 'intel', 'amd' or None
         self.cpu_features = frozenset(cpu_features)
         self.cpus = cpus  # logical CPUs of the host, None when unknown
         self.memory = memory  # bytes of RAM of the host, None when unknown
+        # Asked only by a domain that needs nesting (another libvirt call): see kvm_nesting.
+        self._read_kvm_nesting = read_kvm_nesting
+        self._kvm_nesting = None
 
     @classmethod
     def probe(cls, conn):
@@ -299,7 +303,8 @@ class HostCapabilities:
         domain_types = set(caps.xpath("/capabilities/guest[os_type='hvm'][arch/@name='x86_64']/arch/domain/@type"))
         vendor = {'Intel': 'intel', 'AMD': 'amd'}.get(caps.findtext('host/cpu/vendor'))
         _model, memory_mib, cpus = conn.getInfo()[:3]
-        return cls(domain_types, vendor, cls._expanded_cpu_features(conn, caps), cpus=cpus, memory=memory_mib * 1024 ** 2)
+        return cls(domain_types, vendor, cls._expanded_cpu_features(conn, caps), cpus=cpus, memory=memory_mib * 1024 ** 2,
+                   read_kvm_nesting=lambda: read_kvm_nesting(conn))
 
     @staticmethod
     def _expanded_cpu_features(conn, caps):
@@ -320,6 +325,14 @@ class HostCapabilities:
     def virtualization_feature(self):
         """'vmx' or 'svm' when the host CPU itself offers hardware virtualization, else None."""
         return virtualization_flag(self.cpu_features)
+
+    @property
+    def kvm_nesting(self):
+        """Whether KVM here gives guests vmx/svm (_domcaps.read_kvm_nesting); 'offered' is None when unknown."""
+        if self._kvm_nesting is None:
+            self._kvm_nesting = (self._read_kvm_nesting() if self._read_kvm_nesting else
+                                 dict(offered=None, flag=None, vendor=None, model=None, detail='not read'))
+        return self._kvm_nesting
 
     @property
     def kvm_usable(self):

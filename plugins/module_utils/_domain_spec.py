@@ -195,7 +195,7 @@ class DomainSpec:
         spec._check_fits(host)
 
         spec._resolve_virt_type(params, host, warn)
-        spec._resolve_cpu(params, host)
+        spec._resolve_cpu(params, host, warn)
         spec._resolve_firmware(params)
         spec.disks = tuple(spec._disk(i, d, defaults) for i, d in enumerate(params['disks']))
         spec._check_unique('disks', [d.name for d in spec.disks])
@@ -287,7 +287,7 @@ class DomainSpec:
                                            "use virt_type auto or qemu" % (wanted, ', '.join(sorted(host.domain_types))))
         self.virt_type = wanted
 
-    def _resolve_cpu(self, params, host):
+    def _resolve_cpu(self, params, host, warn):
         mode = params['cpu_mode'] or ('host-passthrough' if self.virt_type == 'kvm' else 'maximum')
         if mode == 'host-passthrough' and self.virt_type == 'qemu':
             raise OptionError('cpu_mode', 'host-passthrough needs KVM but this domain is emulated (virt_type qemu): '
@@ -303,11 +303,11 @@ class DomainSpec:
         self.cpu_mode = mode
         self.cpu_model = model if mode == 'custom' else None
         if params.get('nested'):
-            feature = self._nested_feature(host)
+            feature = self._nested_feature(host, warn)
             if mode != 'host-passthrough':
                 self.cpu_features = (('require', feature),)
 
-    def _nested_feature(self, host):
+    def _nested_feature(self, host, warn):
         """The CPU flag an L1 needs to be a hypervisor itself, or an OptionError if L0 cannot offer it."""
         if self.virt_type == 'qemu':
             # TCG emulates AMD-V (svm) whatever the host CPU is; it has no VT-x emulation.
@@ -321,6 +321,20 @@ class DomainSpec:
                                         "so '%s' cannot be a KVM hypervisor. Enable VT-x/AMD-V in the firmware (or "
                                         "nesting on this host's own hypervisor), or use virt_type qemu for an "
                                         "emulated L1 with AMD-V" % self.name)
+        # The CPU flag only says the hardware has it; whether KVM hands it to guests (kvm_intel/kvm_amd nested=1)
+        # shows in the host-model CPU of libvirt's domain capabilities. Checked here, before anything is made.
+        nesting = host.kvm_nesting
+        if nesting['offered'] is False:
+            module = 'kvm_intel' if feature == 'vmx' else 'kvm_amd'
+            raise OptionError('nested', "KVM on the L0 host behind the URI does not give its guests %s: the host-model "
+                                        "CPU of libvirt's domain capabilities (%s) lacks it, which is what %s with "
+                                        "nested=0 shows. '%s' would start without it and could not run KVM guests. "
+                                        "Turn nesting on there (nestedkvm.stack.kvm_nested_param, or the l0_host role) "
+                                        "or set nested false. Nothing was changed"
+                                        % (feature, nesting['model'], module, self.name))
+        if nesting['offered'] is None:
+            warn("could not confirm that KVM on the L0 host gives '%s' %s (%s): if its nesting is off, the guest "
+                 "starts without it" % (self.name, feature, nesting['detail']))
         return feature
 
     def _resolve_firmware(self, params):

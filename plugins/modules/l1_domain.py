@@ -43,7 +43,12 @@ options:
   nested:
     description:
       - Give the guest hardware virtualization (vmx on Intel, svm on AMD or under emulation).
-      - Fails before anything is changed when the L0 cannot offer it (no VT-x/AMD-V with O(virt_type=kvm)).
+      - With O(virt_type=kvm) (any O(cpu_mode)), fails before anything is changed when the L0 cannot offer it, that is when
+        its CPU has no VT-x/AMD-V, and when KVM there does not hand it to guests (C(kvm_intel)/C(kvm_amd) with
+        C(nested=0)). The latter is read from libvirt's domain capabilities (the host-model CPU carries vmx/svm only
+        when KVM can nest), so it works over remote URIs too; where libvirt cannot tell (no host-model CPU), a
+        warning says so.
+      - Under emulation (O(virt_type=qemu)) the AMD-V is QEMU's own (TCG), whatever KVM on the L0 offers.
     type: bool
     default: true
 seealso:

@@ -203,3 +203,99 @@ def test_a_guest_larger_than_its_host_is_refused_and_nothing_is_made(run_module,
     result = run_module(l1_domain, args(**overrides))
     assert result['failed'] and result['option'] == option and says in result['msg'], result
     assert hypervisor.domains() == [] and hypervisor.volumes() == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Nesting checked where it is decided: from what KVM on the L0 offers (libvirt's domain capabilities)
+
+KVM_HOST_CAPABILITIES = """<capabilities>
+  <host>
+    <uuid>5b5a6b1c-0000-4000-8000-000000000001</uuid>
+    <cpu>
+      <arch>x86_64</arch>
+      <model>{model}</model>
+      <vendor>{vendor}</vendor>
+      <feature name='{flag}'/>
+    </cpu>
+  </host>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'>
+      <wordsize>64</wordsize>
+      <emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <machine maxCpus='288'>pc-q35-7.2</machine>
+      <domain type='qemu'/>
+      <domain type='kvm'/>
+    </arch>
+  </guest>
+</capabilities>"""
+
+
+@pytest.fixture
+def kvm_l0(monkeypatch):
+    """Make the test driver answer like an L0 with VT-x/AMD-V: its capabilities (CPU with vmx/svm, domain type kvm)
+    and the domain capabilities stored in tests/unit/fixtures/domcaps. Only those two answers are replaced (no such
+    host exists here); defining, volumes and the CPU model expansion are the test driver's own."""
+    import os
+
+    import libvirt
+
+    def use(name):
+        intel = name.startswith('intel')
+        caps = KVM_HOST_CAPABILITIES.format(model='Icelake-Server' if intel else 'EPYC-Rome',
+                                            vendor='Intel' if intel else 'AMD', flag='vmx' if intel else 'svm')
+        with open(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'domcaps', name)) as handle:
+            domcaps = handle.read()
+        monkeypatch.setattr(libvirt.virConnect, 'getCapabilities', lambda self: caps)
+        monkeypatch.setattr(libvirt.virConnect, 'getDomainCapabilities', lambda self, *args: domcaps)
+    return use
+
+
+@pytest.mark.parametrize('domcaps, flag', [('intel-not-nested.xml', 'vmx'), ('amd-not-nested.xml', 'svm')])
+@pytest.mark.parametrize('cpu_mode', ['host-passthrough', 'host-model'])
+def test_nested_l1_on_an_l0_without_kvm_nesting_fails_before_anything_is_made(
+        run_module, hypervisor, kvm_l0, domcaps, flag, cpu_mode):
+    kvm_l0(domcaps)
+    result = run_module(l1_domain, args(virt_type='auto', cpu_mode=cpu_mode))
+    assert result['failed'] and result['option'] == 'nested', result
+    assert 'does not give its guests %s' % flag in result['msg'] and 'Nothing was changed' in result['msg']
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []
+    # check mode says the same
+    assert run_module(l1_domain, args(virt_type='auto', cpu_mode=cpu_mode), check=True)['option'] == 'nested'
+
+
+@pytest.mark.parametrize('domcaps', ['intel-nested.xml', 'amd-nested.xml'])
+def test_nested_l1_on_an_l0_with_kvm_nesting_is_made(run_module, hypervisor, kvm_l0, domcaps):
+    kvm_l0(domcaps)
+    result = run_module(l1_domain, args(virt_type='auto', state='present'))
+    assert 'failed' not in result, result
+    assert result['virt_type'] == 'kvm' and result['definition']['cpu']['mode'] == 'host-passthrough'
+    assert hypervisor.domains() == ['l1a']
+
+
+def test_without_nested_the_l0s_nesting_does_not_matter(run_module, hypervisor, kvm_l0):
+    kvm_l0('intel-not-nested.xml')
+    result = run_module(l1_domain, args(virt_type='auto', nested=False, state='present'))
+    assert 'failed' not in result and result['virt_type'] == 'kvm'
+
+
+def test_the_emulated_l1_keeps_its_emulated_amd_v(run_module, hypervisor, kvm_l0):
+    # The lab's path on an L0 without usable VT-x: TCG, CPU mode maximum with svm required. TCG's svm does not come
+    # from KVM, so KVM's nesting is not asked.
+    kvm_l0('intel-not-nested.xml')
+    result = run_module(l1_domain, args(virt_type='qemu', state='present'))
+    assert 'failed' not in result, result
+    assert result['definition']['cpu'] == dict(mode='maximum', model=None, features=[['require', 'svm']])
+
+
+def test_nesting_that_cannot_be_read_is_a_warning(run_module, hypervisor, monkeypatch):
+    # An older libvirt without host-model in its domain capabilities: the L1 is made, with a warning.
+    from ansible.module_utils import basic
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    monkeypatch.setattr(HostCapabilities, 'probe', classmethod(lambda cls, conn: cls(
+        {'kvm', 'qemu'}, 'intel', {'vmx'}, read_kvm_nesting=lambda: dict(
+            offered=None, flag='vmx', vendor='Intel', model=None, detail='no host-model CPU'))))
+    result = run_module(l1_domain, args(virt_type='kvm', state='present'))
+    assert 'failed' not in result
+    assert any('could not confirm' in w and 'no host-model CPU' in w for w in warnings), warnings
