@@ -20,6 +20,7 @@ __metaclass__ = type
 import errno
 import os
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._host import (
     KVM_VM_FD_TARGET, descriptor_targets, host_path, parse_mounts, parse_qemu_guest_name, process_args, process_ids,
     read_text)
@@ -151,6 +152,11 @@ def read_exit_counters(domain, debugfs, mount, check_mode, run_command):
     Returns (changed, result); ``result['debugfs_mounted_now']`` says whether this call mounted it. In check mode
     nothing is mounted: the result says it would be.
     """
+    if mount and os.path.normpath(debugfs) != DEBUGFS:
+        # Mounting over any other directory would hide what is there (mount_debugfs with debugfs: /etc).
+        raise OptionError('mount_debugfs', 'mounts debugfs only at its standard place %s, not at %s: leave debugfs at its '
+                                           'default, or mount it there yourself and read it without mount_debugfs'
+                                           % (DEBUGFS, debugfs))
     # KVM's directory can only be seen through a mounted debugfs, whatever /proc/mounts says (a bind mount).
     mounted = (is_debugfs_mounted(debugfs, read_text('/proc/mounts', ''))
                or os.path.isdir(host_path('%s/kvm' % debugfs.rstrip('/'))))

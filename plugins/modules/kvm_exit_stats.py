@@ -38,7 +38,10 @@ options:
     type: path
     default: /sys/kernel/debug
   mount_debugfs:
-    description: Mount debugfs at O(debugfs) when it is not mounted.
+    description:
+      - Mount debugfs at O(debugfs) when it is not mounted.
+      - Only at its standard place C(/sys/kernel/debug); with any other O(debugfs) the module fails before mounting
+        anything (a debugfs mounted elsewhere by the administrator is read without this option).
     type: bool
     default: false
 attributes:
@@ -116,6 +119,7 @@ kvm_exits:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
 from ansible_collections.nestedkvm.stack.plugins.module_utils._kvm_exits import DEBUGFS, read_exit_counters
 
 
@@ -128,8 +132,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    changed, counters = read_exit_counters(module.params['domain'], module.params['debugfs'],
-                                           module.params['mount_debugfs'], module.check_mode, module.run_command)
+    with reported_to(module):
+        changed, counters = read_exit_counters(module.params['domain'], module.params['debugfs'],
+                                               module.params['mount_debugfs'], module.check_mode, module.run_command)
     module.exit_json(changed=changed, kvm_exits=counters)
 
 

@@ -32,11 +32,16 @@ options:
   path:
     description:
       - Absolute path of the directory that holds the volumes. Required with O(state=present).
-      - Created with mode 0711 when missing (QEMU can reach the images it is given, other users cannot list them); an
-        existing directory is left as it is.
+      - Created with mode 0711 when missing (QEMU can reach the images it is given, other users cannot list them). An
+        existing directory keeps its owner and mode; the pool is defined without C(<permissions>) and not built, as
+        libvirt's build step would chmod it. Behind a remote O(uri), where its existence cannot be seen, the pool is
+        built without C(<permissions>), which leaves an existing directory as it is.
+      - Never a system directory or a parent of one (V(/), V(/etc), V(/var), V(/var/lib), V(/home), V(/root), V(/tmp),
+        ...) nor anything inside V(/usr), V(/etc), V(/boot), V(/dev), V(/proc), V(/sys), V(/run) and the C(bin) and
+        C(lib) trees; on this host the check follows symbolic links.
     type: path
   state:
-    description: V(present) defines, builds and starts the pool. V(absent) stops and undefines it.
+    description: V(present) defines, builds (only a missing directory) and starts the pool. V(absent) stops and undefines it.
     type: str
     choices: [present, absent]
     default: present

@@ -8,6 +8,7 @@ with its owner, mode, size and modification time.
 
 import os
 import shutil
+import stat
 import sys
 import tempfile
 
@@ -126,3 +127,55 @@ def test_teardown_removes_the_labs_domains_and_leaves_a_hand_made_one(run_module
     after = host_state(system, own_pool)
     assert after['domains'] == {by_hand: before['domains'][by_hand]}
     assert after['files'] == {} and after['volumes'] == {}
+
+
+@pytest.fixture
+def pool_dirs(system):
+    """A parent directory for pool directories; afterwards the test's pool and the directories go."""
+    base = '/var/lib/libvirt/images' if os.path.isdir('/var/lib/libvirt/images') else tempfile.gettempdir()
+    parent = tempfile.mkdtemp(prefix=PREFIX, dir=base)
+    yield parent
+    try:
+        pool = system.storagePoolLookupByName(PREFIX + 'dirs')
+    except libvirt.libvirtError:
+        pass
+    else:
+        if pool.isActive():
+            pool.destroy()
+        pool.undefine()
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+def directory_state(path):
+    status = os.stat(path)
+    return status.st_mode, status.st_uid, status.st_gid, sorted(os.listdir(path))
+
+
+def test_storage_pool_leaves_an_existing_directory_as_it_is(run_module, system, pool_dirs):
+    """libvirt's pool build chmods an existing directory to the pool's <permissions> mode: never on a directory
+    the user already has (here nobody's, mode 0750, with a file in it)."""
+    from ansible_collections.nestedkvm.stack.plugins.modules import storage_pool
+
+    path = os.path.join(pool_dirs, 'existing')
+    os.mkdir(path)
+    with open(os.path.join(path, 'keep.img'), 'w'):
+        pass
+    os.chown(path, 65534, 65534)
+    os.chmod(path, 0o750)
+    before = directory_state(path)
+    made = run_module(storage_pool, dict(name=PREFIX + 'dirs', path=path, uri=URI))
+    assert directory_state(path) == before
+    assert made['changed'] and made['actions'] == ['define', 'start', 'autostart'], made
+    assert system.storagePoolLookupByName(PREFIX + 'dirs').isActive()
+    assert not run_module(storage_pool, dict(name=PREFIX + 'dirs', path=path, uri=URI))['changed']
+    run_module(storage_pool, dict(name=PREFIX + 'dirs', uri=URI, state='absent'))
+    assert directory_state(path) == before
+
+
+def test_storage_pool_makes_a_missing_directory_0711(run_module, system, pool_dirs):
+    from ansible_collections.nestedkvm.stack.plugins.modules import storage_pool
+
+    path = os.path.join(pool_dirs, 'new')
+    made = run_module(storage_pool, dict(name=PREFIX + 'dirs', path=path, uri=URI))
+    assert made['actions'] == ['define', 'build', 'start', 'autostart'], made
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o711

@@ -50,3 +50,17 @@ def test_not_mounted_and_not_allowed(run_module, fake_host, mounts):
     result = run_module(kvm_exit_stats, dict(domain='lab-l2'))
     assert result['changed'] is False and mounts == [] and result['kvm_exits']['source'] is None
     assert result['kvm_exits']['reason'].startswith('debugfs is not mounted at /sys/kernel/debug')
+
+
+@pytest.mark.parametrize('check', [False, True])
+@pytest.mark.parametrize('place', ['/etc', '/tmp/debug', '/sys/kernel/debug/../../../etc'])
+def test_debugfs_is_mounted_only_at_its_standard_place(run_module, fake_host, mounts, place, check):
+    result = run_module(kvm_exit_stats, dict(debugfs=place, mount_debugfs=True), check=check)
+    assert result.get('failed') and result['option'] == 'mount_debugfs' and '/sys/kernel/debug' in result['msg'], result
+    assert mounts == []
+
+
+def test_debugfs_mounted_elsewhere_by_the_admin_can_still_be_read(run_module, fake_host, mounts):
+    fake_host.write('/mnt/dbg/kvm/exits', '5\n')
+    result = run_module(kvm_exit_stats, dict(debugfs='/mnt/dbg'))
+    assert not result.get('failed') and result['kvm_exits']['counters'] == dict(exits=5) and mounts == []

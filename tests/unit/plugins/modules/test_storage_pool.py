@@ -1,6 +1,8 @@
 """storage_pool's main() against libvirt's test driver: define/build/start/autostart, idempotence,
 check mode, diff, a pool that exists elsewhere, and absent keeping the volumes."""
 
+import pytest
+
 from ansible_collections.nestedkvm.stack.plugins.modules import storage_pool
 
 TEST_URI = 'test:///default'
@@ -74,3 +76,32 @@ def test_bad_input_fails_before_touching_libvirt(run_module, hypervisor):
 def test_a_uri_that_does_not_answer_names_the_option(run_module):
     result = run_module(storage_pool, args(uri=UNREACHABLE_URI))
     assert result['failed'] and result['option'] == 'uri'
+
+
+def test_an_existing_directory_is_neither_built_nor_given_a_mode(run_module, hypervisor, tmp_path):
+    """libvirt's build step chmods an existing directory to the pool's <permissions> mode (measured on
+    libvirt 9.0, see tests/integration/test_ownership.py): an existing one is used as it is."""
+    check = run_module(storage_pool, args(path=str(tmp_path)), check=True)
+    real = run_module(storage_pool, args(path=str(tmp_path)))
+    for result in (check, real):
+        assert result['actions'] == ['define', 'start', 'autostart'], result
+    assert '<permissions>' not in hypervisor.conn.storagePoolLookupByName('lab').XMLDesc(0)
+
+
+@pytest.mark.parametrize('path', ['/', '/etc', '/etc/', '//etc', '/usr/../etc', '/usr', '/usr/lib/pool', '/var',
+                                  '/var/lib', '/var/lib/libvirt', '/home', '/root', '/boot', '/dev', '/proc/x',
+                                  '/sys/kernel', '/tmp', '/run/pool', '/bin'])
+def test_a_system_directory_or_a_parent_of_one_is_refused(run_module, hypervisor, path):
+    before = hypervisor.snapshot()
+    pools = pool_names(hypervisor)
+    result = run_module(storage_pool, args(path=path))
+    assert result.get('failed') and result['option'] == 'path' and 'system directory' in result['msg'], result
+    assert hypervisor.snapshot() == before and pool_names(hypervisor) == pools
+
+
+def test_a_symlink_to_a_system_directory_is_refused(run_module, hypervisor, tmp_path):
+    link = tmp_path / 'pool'
+    link.symlink_to('/etc')
+    result = run_module(storage_pool, args(path=str(link)))
+    assert result.get('failed') and result['option'] == 'path' and "'/etc'" in result['msg'], result
+    assert 'lab' not in pool_names(hypervisor)
