@@ -130,11 +130,17 @@ options:
         description:
           - A dict, written as C(#cloud-config), or a string passed through as is (e.g. a shell script starting
             with C(#!)).
-          - In a dict, plain-text passwords are refused (C(password), C(users[].plain_text_passwd), C(chpasswd.list),
-            C(chpasswd.users) entries whose type is not C(hash)); give C(passwd) a crypt hash, or better, use SSH keys.
+          - In a dict, plain-text passwords are refused without being repeated (C(password), C(plain_text_passwd)
+            anywhere, a C(passwd) of C(users[]) or C(system_info.default_user) that is not a crypt(3) hash such as
+            C($6$<salt>$<hash>) or a lock C(!), C(chpasswd.list) in either form, C(chpasswd.users) entries whose
+            type is not C(hash)); give C(passwd) a crypt hash, or better, use SSH keys. A string is passed through
+            unchecked.
+          - Never logged (C(no_log)); the diff shows that the seed changed (its digest), never its content.
         type: raw
       network_config:
-        description: Network configuration (version 1 or 2) as a dict.
+        description:
+          - Network configuration (version 1 or 2) as a dict.
+          - Never logged (C(no_log)), as it can hold secrets (e.g. Wi-Fi passwords).
         type: dict
   networks:
     description:

@@ -47,8 +47,9 @@ CLOUD_INIT_OPTIONS = dict(
     hostname=dict(type='str'),
     ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
     ssh_host_keys=dict(type='list', elements='str', no_log=True),
-    user_data=dict(type='raw'),
-    network_config=dict(type='dict'),
+    # Both can carry secrets (password hashes, keys, files written into the guest, Wi-Fi passwords): never logged.
+    user_data=dict(type='raw', no_log=True),
+    network_config=dict(type='dict', no_log=True),
 )
 
 KERNEL_BOOT_OPTIONS = dict(

@@ -391,9 +391,16 @@ def _check_hashed_passwords(user_data):
               "better, SSH keys and lock_passwd: true")
     if 'password' in user_data:
         raise OptionError(option, "'password' sets a plain-text password: " + advice)
-    for index, user in enumerate(user_data.get('users') or ()):
-        if isinstance(user, dict) and 'plain_text_passwd' in user:
-            raise OptionError(option, "users[%d].plain_text_passwd is a plain-text password: %s" % (index, advice))
+    for where in _keys_named(user_data, 'plain_text_passwd'):
+        raise OptionError(option, "%s is a plain-text password: %s" % (where, advice))
+    accounts = [('users[%d]' % index, user) for index, user in enumerate(_as_list(user_data.get('users')))]
+    system_info = user_data.get('system_info')
+    if isinstance(system_info, dict):
+        accounts.append(('system_info.default_user', system_info.get('default_user')))
+    for where, user in accounts:
+        if isinstance(user, dict) and 'passwd' in user and not _is_crypt_hash(user['passwd']):
+            raise OptionError(option, "%s.passwd is not a crypt(3) hash (such as $6$<salt>$<hash>); a plain-text "
+                                      "password is refused: %s" % (where, advice))
     chpasswd = user_data.get('chpasswd')
     if isinstance(chpasswd, dict):
         if 'list' in chpasswd:
@@ -403,6 +410,32 @@ def _check_hashed_passwords(user_data):
             if isinstance(user, dict) and 'password' in user and user.get('type') != 'hash':
                 raise OptionError(option, "chpasswd.users[%d] is not of type: hash; give its crypt(3) hash with "
                                           "type: hash (RANDOM is also fine)" % index)
+
+
+# What crypt(3) writes ($<id>$[<params>$]<salt>$<hash>: sha512crypt, yescrypt, bcrypt...), or a lock ('!', '*').
+# Old 13-character DES hashes cannot be told from a plain-text password and are refused too.
+_CRYPT_HASH = re.compile(r'\$[0-9a-z]{1,2}\$[^\s:$]+(\$[^\s:$]*){1,3}|[!*]')
+
+
+def _is_crypt_hash(value):
+    return isinstance(value, str) and _CRYPT_HASH.fullmatch(value) is not None
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else []
+
+
+def _keys_named(value, name, where=''):
+    """The paths (users[0].plain_text_passwd ...) of every key ``name`` anywhere in ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = '%s.%s' % (where, key) if where else str(key)
+            if key == name:
+                yield path
+            yield from _keys_named(item, name, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _keys_named(item, name, '%s[%d]' % (where, index))
 
 
 def _valid_hostname(name):

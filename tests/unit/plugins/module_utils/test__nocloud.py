@@ -406,6 +406,15 @@ def test_an_encrypted_or_second_host_key_of_a_type_is_refused(keygen):
     ({'users': [{'name': 'a', 'plain_text_passwd': 'hunter2'}]}, 'users[0].plain_text_passwd'),
     ({'chpasswd': {'list': 'root:hunter2'}}, 'chpasswd.list'),
     ({'chpasswd': {'users': [{'name': 'root', 'password': 'hunter2'}]}}, 'chpasswd.users[0]'),
+    ({'chpasswd': {'list': ['root:hunter2']}}, 'chpasswd.list'),
+    ({'users': ['default', {'name': 'a', 'passwd': 'hunter2'}]}, 'users[1].passwd'),
+    ({'users': [{'name': 'a', 'passwd': '$6$hunter2'}]}, 'users[0].passwd'),
+    ({'users': [{'name': 'a', 'passwd': '$6$salt$hunter2\n'}]}, 'users[0].passwd'),
+    ({'system_info': {'default_user': {'name': 'a', 'passwd': 'hunter2'}}}, 'system_info.default_user.passwd'),
+    ({'system_info': {'default_user': {'plain_text_passwd': 'hunter2'}}},
+     'system_info.default_user.plain_text_passwd'),
+    ({'write_files': [{'path': '/x', 'content': 'x'}], 'merge': {'plain_text_passwd': 'hunter2'}},
+     'merge.plain_text_passwd'),
 ])
 def test_plain_text_passwords_are_refused(user_data, where):
     with pytest.raises(OptionError, match=r'cloud_init\.user_data') as refused:
@@ -415,7 +424,8 @@ def test_plain_text_passwords_are_refused(user_data, where):
 
 def test_hashed_passwords_pass():
     hashed = '$6$salt$' + 'x' * 86
-    files = seed_files('vm', {'user_data': {'users': [{'name': 'a', 'passwd': hashed}],
+    files = seed_files('vm', {'user_data': {'users': [{'name': 'a', 'passwd': hashed}, {'name': 'b', 'passwd': '!'},
+                                                      {'name': 'c', 'passwd': '$y$j9T$salt$' + 'y' * 43}],
                                             'chpasswd': {'users': [{'name': 'root', 'password': hashed,
                                                                     'type': 'hash'}]}}})
     assert hashed in files['user-data'].decode()
