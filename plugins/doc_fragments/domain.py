@@ -151,8 +151,10 @@ options:
     suboptions:
       type:
         description:
-          - V(network) (a libvirt network), V(bridge) (a host bridge) or V(user) (QEMU user-mode networking, no
-            host set-up, outgoing traffic is NATed by QEMU, incoming only through O(networks[].forwards)).
+          - V(network) (a libvirt network), V(bridge) (a host bridge) or V(user) (user-mode networking, no
+            host set-up, outgoing traffic is NATed by QEMU or passt, incoming only through O(networks[].forwards)).
+          - V(user) is libvirt's passt backend where the host's libvirt and passt support it, else a QEMU netdev in
+            the domain's C(<qemu:commandline>); the choice is automatic and returned as RV(user_network_backend).
         type: str
         choices: [network, bridge, user]
         default: network
@@ -177,8 +179,8 @@ options:
               - Port on the host's 127.0.0.1.
               - With a local C(qemu) URI, a port QEMU could not bind is refused before define - one below
                 C(/proc/sys/net/ipv4/ip_unprivileged_port_start) (usually 1024), or one another process already
-                holds on 127.0.0.1 or a wildcard address. The domain's own running QEMU, which holds it, is no
-                conflict.
+                holds on 127.0.0.1 or a wildcard address. The domain's own running QEMU (or its passt), which holds it,
+                is no conflict.
             type: int
             required: true
           guest_port:
@@ -196,6 +198,9 @@ options:
           - Unrestricted, the guest reaches the outside through the host, and QEMU maps the host's own 127.0.0.1
             into the guest as 10.0.2.2 - so the guest reaches every service that listens on the host's loopback,
             other guests' SSH forwards and consoles included. Restrict every guest you do not trust fully.
+          - passt offers no such isolation, so a domain with a restricted user network uses the QEMU netdev. On
+            passt an unrestricted guest reaches the host's loopback too, through its gateway address (passt's
+            default mapping).
         type: bool
         default: false
   graphics:

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
@@ -283,8 +284,14 @@ class Connection:
 class HostCapabilities:
     """What the host behind a connection offers, read from libvirt (works for remote URIs too)."""
 
-    def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None, read_kvm_nesting=None):
+    def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None, read_kvm_nesting=None,
+                 net_backends=(), passt_installed=False):
         self.domain_types = frozenset(domain_types)
+        # Backends libvirt offers for user-mode interfaces ('default' is QEMU's SLIRP); libvirt lists them in its
+        # domain capabilities from 10.6 on, so it is empty before (and for drivers with no domain type).
+        self.net_backends = frozenset(net_backends)
+        # libvirt starts passt from its PATH when the domain starts; only known for a local qemu URI.
+        self.passt_installed = passt_installed
         self.vendor = vendor  # 'intel', 'amd' or None
         self.cpu_features = frozenset(cpu_features)
         self.cpus = cpus  # logical CPUs of the host, None when unknown
@@ -303,8 +310,24 @@ class HostCapabilities:
         domain_types = set(caps.xpath("/capabilities/guest[os_type='hvm'][arch/@name='x86_64']/arch/domain/@type"))
         vendor = {'Intel': 'intel', 'AMD': 'amd'}.get(caps.findtext('host/cpu/vendor'))
         _model, memory_mib, cpus = conn.getInfo()[:3]
+        net_backends = cls._net_backends(conn, domain_types)
+        uri = conn.getURI()
+        passt_installed = 'passt' in net_backends and uri != TEST_URI and is_local_uri(uri) and bool(
+            shutil.which('passt', path=os.pathsep.join([os.environ.get('PATH', ''), '/usr/local/bin', '/usr/bin'])))
         return cls(domain_types, vendor, cls._expanded_cpu_features(conn, caps), cpus=cpus, memory=memory_mib * 1024 ** 2,
-                   read_kvm_nesting=lambda: read_kvm_nesting(conn))
+                   read_kvm_nesting=lambda: read_kvm_nesting(conn), net_backends=net_backends,
+                   passt_installed=passt_installed)
+
+    @staticmethod
+    def _net_backends(conn, domain_types):
+        if not domain_types & {'kvm', 'qemu'}:
+            return set()
+        try:
+            domcaps = conn.getDomainCapabilities(None, 'x86_64', None, 'kvm' if 'kvm' in domain_types else 'qemu')
+        except libvirt.libvirtError:
+            return set()
+        return set(etree.fromstring(domcaps.encode()).xpath(
+            "devices/interface/enum[@name='backendType']/value/text()"))
 
     @staticmethod
     def _expanded_cpu_features(conn, caps):
@@ -333,6 +356,11 @@ class HostCapabilities:
             self._kvm_nesting = (self._read_kvm_nesting() if self._read_kvm_nesting else
                                  dict(offered=None, flag=None, vendor=None, model=None, detail='not read'))
         return self._kvm_nesting
+
+    @property
+    def passt_usable(self):
+        """libvirt can give a user-mode interface the passt backend, with its port forwards (docs/stacks.md)."""
+        return 'passt' in self.net_backends and self.passt_installed
 
     @property
     def kvm_usable(self):

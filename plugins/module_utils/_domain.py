@@ -189,7 +189,7 @@ class DomainManager:
         config_changed = _compare.changed_keys(before, after)
 
         result = dict(changed=False, name=spec.name, virt_type=spec.virt_type, created_volumes=[],
-                      changed_facts=config_changed)
+                      changed_facts=config_changed, user_network_backend=spec.user_network_backend)
         if claim is not None and claim.adopting:
             self.actions.append('adopt')
         if config_changed or to_create or seed_stale:
@@ -354,14 +354,21 @@ class DomainManager:
         lowest = _host.unprivileged_port_start()
         domain = self.connection.domain(spec.name)
         running = domain is not None and domain.isActive()
+        # On the passt backend the port is held by the passt libvirt started for the running domain's interface;
+        # it names no domain, so it is the domain's own when the running definition forwards that port.
+        running_forwards = _domain_xml.forwarded_ports(etree.fromstring(domain.XMLDesc(0).encode())) if running else set()
         for protocol, port, option in spec.forwards:
             if port < lowest:
                 raise OptionError(option, "%s port %d is below %d (%s): QEMU runs without the privilege to bind it; "
                                           "pick a port from %d up" % (protocol, port, lowest, _host.UNPRIVILEGED_PORT_START,
                                                                       lowest))
             holders = _host.loopback_port_holders(protocol, port)
-            others = sorted((pid for pid, guest in holders.items() if not (running and guest == spec.name)),
-                            key=lambda pid: -1 if pid is None else pid)
+            own = set()
+            if running:
+                own = {pid for pid, guest in holders.items()
+                       if guest == spec.name or (pid is not None and (protocol, port) in running_forwards
+                                                 and _host.is_passt(pid))}
+            others = sorted((pid for pid in holders if pid not in own), key=lambda pid: -1 if pid is None else pid)
             if others:
                 who = ', '.join('pid %d' % pid if pid is not None else 'a process this user cannot see' for pid in others)
                 raise OptionError(option, "%s port %d on 127.0.0.1 is already in use on this host (%s): pick a free port"

@@ -166,6 +166,7 @@ class DomainSpec:
     cdroms = ()  # paths of ISO images (install media, driver disks)
     seed = None  # cloud_init option dict, or None
     interfaces = ()
+    user_network_backend = None  # 'passt' or 'qemu-commandline' when there are user-mode interfaces
     graphics = 'none'
     graphics_password = None
     console_log = None  # path of the serial console's log file on the host, or None
@@ -204,6 +205,7 @@ class DomainSpec:
             spec._check_minimum_disk(defaults['minimum_disk'])
         spec.interfaces = tuple(spec._interface(i, n, defaults) for i, n in enumerate(params['networks']))
         spec._check_forwards_unique()
+        spec.user_network_backend = spec._user_network_backend(host)
         spec._resolve_graphics(params)
         if params['console_log']:
             spec.console_log = CONSOLE_LOG % spec.name
@@ -395,6 +397,17 @@ class DomainSpec:
             forwards.append((fwd['protocol'], fwd['host_port'], fwd['guest_port']))
         return InterfaceSpec(kind=kind, source=net['source'], model=net['model'] or defaults['nic_model'], mac=mac,
                              forwards=tuple(forwards), restrict=net['restrict'])
+
+    def _user_network_backend(self, host):
+        # libvirt's own interface (passt) where the host offers it: a <qemu:commandline> netdev marks the domain
+        # tainted and out of libvirt's management. passt has no counterpart of SLIRP's restrict=on, so a
+        # restricted network stays a QEMU netdev. One backend for all user-mode interfaces of the domain.
+        users = self.user_interfaces
+        if not users:
+            return None
+        if host.passt_usable and not any(iface.restrict for iface in users):
+            return 'passt'
+        return 'qemu-commandline'
 
     def _resolve_graphics(self, params):
         self.graphics = params['graphics']

@@ -150,13 +150,20 @@ def _build_devices(devices, spec, disk_paths, seed_path):
         _sub(element, 'target', dev=target, bus='sata')
         _sub(element, 'readonly')
     for iface in spec.interfaces:
-        if iface.kind == 'user':
+        if iface.kind == 'user' and spec.user_network_backend != 'passt':
             continue  # a QEMU netdev, see _build_qemu_commandline
         element = _sub(devices, 'interface', type=iface.kind)
         if iface.mac:
             _sub(element, 'mac', address=iface.mac)
-        _sub(element, 'source', **{iface.kind: iface.source})
+        if iface.kind == 'user':
+            for protocol, host_port, guest_port in iface.forwards:
+                forward = _sub(element, 'portForward', proto=protocol, address='127.0.0.1')
+                _sub(forward, 'range', start=host_port, to=guest_port)
+        else:
+            _sub(element, 'source', **{iface.kind: iface.source})
         _sub(element, 'model', type=iface.model)
+        if iface.kind == 'user':
+            _sub(element, 'backend', type='passt')
     if spec.graphics != 'none':
         # Only ever on loopback: reach it through an SSH tunnel.
         element = _sub(devices, 'graphics', type=spec.graphics, autoport='yes', passwd=spec.graphics_password)
@@ -178,10 +185,10 @@ def _build_devices(devices, spec, disk_paths, seed_path):
 
 
 def _build_qemu_commandline(root, spec):
-    # libvirt (9.x) offers port forwards for user-mode networking only with the passt backend,
-    # which is not available everywhere; a QEMU netdev with hostfwd works on every version.
+    # libvirt offers port forwards for user-mode networking only with the passt backend, which is not
+    # available everywhere (docs/stacks.md); a QEMU netdev with hostfwd works on every version.
     users = spec.user_interfaces
-    if not users:
+    if not users or spec.user_network_backend != 'qemu-commandline':
         return
     bus = 'pcie.0' if spec.machine == 'q35' else 'pci.0'
     commandline = etree.SubElement(root, '{%s}commandline' % QEMU_NS)
@@ -208,6 +215,12 @@ def forwarded_ports(root):
     ports = set()
     for value in root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS}):
         ports.update((protocol, int(port)) for protocol, port in _HOSTFWD.findall(value))
+    for forward in root.iterfind("devices/interface[@type='user']/portForward"):
+        if forward.get('address') not in (None, '127.0.0.1'):
+            continue  # bound elsewhere (another address, or a dev): no claim on this host's loopback port
+        for ports_range in forward.iterfind('range'):
+            start = int(ports_range.get('start'))
+            ports.update((forward.get('proto'), port) for port in range(start, int(ports_range.get('end') or start) + 1))
     return ports
 
 
@@ -423,10 +436,14 @@ def _describe_interface(iface):
     source = iface.find('source')
     model = iface.find('model')
     mac = iface.find('mac')
+    backend = iface.find('backend')
     return dict(type=iface.get('type'),
                 source=(source.get('network') or source.get('bridge')) if source is not None else None,
                 model=model.get('type') if model is not None else None,
-                mac=mac.get('address') if mac is not None else None)
+                mac=mac.get('address') if mac is not None else None,
+                backend=backend.get('type') if backend is not None else None,
+                forwards=[(forward.get('proto'), forward.get('address'), r.get('start'), r.get('end'), r.get('to'))
+                          for forward in iface.iterfind('portForward') for r in forward.iterfind('range')])
 
 
 def _describe_graphics(graphics):

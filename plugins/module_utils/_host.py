@@ -542,6 +542,12 @@ def qemu_guest_name(pid, comm=None):
     return None
 
 
+def is_passt(pid):
+    """True when process ``pid`` is passt (the helper libvirt starts for an interface with the passt backend; its
+    AVX2 build names itself passt.avx2)."""
+    return (_first_line('/proc/%d/comm' % pid) or '').partition('.')[0] == 'passt'
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Sockets on this host: which ports a QEMU user-mode forward on 127.0.0.1 can bind
 

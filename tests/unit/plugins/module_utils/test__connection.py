@@ -3,6 +3,7 @@ it reads, and the URIs it opens."""
 
 import pytest
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _connection
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, HostCapabilities, validate_uri
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
@@ -122,3 +123,35 @@ def test_a_password_in_the_uri_is_refused_without_repeating_it():
     with pytest.raises(OptionError) as refused:
         validate_uri('qemu+ssh://root:hunter2@l0/system')
     assert 'hunter2' not in refused.value.msg and refused.value.details['option'] == 'uri'
+
+
+class ReportsNetworkBackends(AnswersEveryDomainType):
+    """As above, with domain capabilities that list the backends of user-mode interfaces, as libvirt 10.6 and
+    later do for the QEMU driver."""
+
+    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags=0):  # noqa: N802
+        return ("<domainCapabilities><domain>%s</domain><devices><interface supported='yes'><enum name='backendType'>"
+                "<value>default</value><value>passt</value></enum></interface></devices></domainCapabilities>" % virttype)
+
+
+@pytest.mark.parametrize('uri, installed, usable', [
+    ('qemu:///system', True, True),
+    ('qemu:///system', False, False),  # libvirt finds no passt to start
+    ('qemu+ssh://l0/system', True, False),  # whether the remote host has passt is not known here
+])
+def test_passt_is_usable_where_libvirt_lists_it_and_the_host_has_it(monkeypatch, uri, installed, usable):
+    # passt is not installed on this machine: which() stands in for a host that has it or not.
+    monkeypatch.setattr(_connection.shutil, 'which', lambda name, path=None: '/usr/bin/passt' if installed else None)
+    with Connection('test:///default') as connection:
+        conn = ReportsNetworkBackends(connection.conn, qemu_host_capabilities('qemu', 'kvm'))
+        conn.getURI = lambda: uri
+        capabilities = HostCapabilities.probe(conn)
+    assert capabilities.net_backends == frozenset({'default', 'passt'})
+    assert capabilities.passt_usable is usable
+
+
+def test_without_the_list_passt_is_not_used(monkeypatch):
+    monkeypatch.setattr(_connection.shutil, 'which', lambda name, path=None: '/usr/bin/passt')
+    with Connection('test:///default') as connection:  # its getURI() is test:///default: not QEMU
+        capabilities = HostCapabilities.probe(AnswersEveryDomainType(connection.conn, qemu_host_capabilities('qemu')))
+    assert capabilities.net_backends == frozenset() and capabilities.passt_usable is False

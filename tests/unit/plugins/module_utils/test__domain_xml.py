@@ -18,6 +18,9 @@ SCHEMA = '/usr/share/libvirt/schemas/domain.rng'
 INTEL_KVM = HostCapabilities({'kvm', 'qemu'}, 'intel', {'vmx', 'ept'})
 AMD_KVM = HostCapabilities({'kvm', 'qemu'}, 'amd', {'svm', 'npt'})
 NO_VT = HostCapabilities({'kvm', 'qemu'}, 'intel', set())  # like this machine: /dev/kvm, no vmx/svm
+# libvirt 10.6 or later listing the passt backend in its domain capabilities, with passt installed.
+PASST = HostCapabilities({'kvm', 'qemu'}, 'intel', {'vmx', 'ept'}, net_backends={'default', 'passt'},
+                         passt_installed=True)
 
 
 @pytest.fixture(scope='module')
@@ -227,6 +230,58 @@ def test_user_network_is_a_loopback_only_qemu_netdev():
     assert args == ['-netdev', 'user,id=nk-user0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22',
                     '-device', 'virtio-net-pci,netdev=nk-user0,bus=pci.0,addr=0x10']
     assert root.findall('devices/interface') == []
+
+
+USER_NETWORK = dict(type='user', forwards=[dict(host_port=2222, guest_port=22),
+                                           dict(host_port=5353, guest_port=53, protocol='udp')])
+
+
+def test_user_network_is_libvirts_passt_interface_where_the_host_offers_it(rng):
+    spec, root = build(host=PASST, networks=[USER_NETWORK])
+    assert_valid(rng, root)
+    assert spec.user_network_backend == 'passt'
+    assert root.find('{%s}commandline' % _domain_xml.QEMU_NS) is None  # nothing libvirt would taint the domain for
+    (iface,) = root.findall('devices/interface')
+    assert iface.get('type') == 'user' and iface.find('backend').get('type') == 'passt'
+    assert [(f.get('proto'), f.get('address'), f.find('range').get('start'), f.find('range').get('to'))
+            for f in iface.findall('portForward')] == [('tcp', '127.0.0.1', '2222', '22'), ('udp', '127.0.0.1', '5353', '53')]
+    assert _domain_xml.forwarded_ports(root) == {('tcp', 2222), ('udp', 5353)}
+
+
+@pytest.mark.parametrize('host, network', [
+    (NO_VT, USER_NETWORK),  # no passt in the domain capabilities (libvirt before 10.6, or Debian 12's 9.0)
+    (HostCapabilities({'kvm', 'qemu'}, 'intel', {'vmx'}, net_backends={'default', 'passt'}), USER_NETWORK),  # no binary
+    (PASST, dict(USER_NETWORK, restrict=True)),  # passt cannot cut the guest off as QEMU's restrict=on does
+], ids=['libvirt-without-passt', 'passt-not-installed', 'restrict'])
+def test_user_network_falls_back_to_a_qemu_netdev(rng, host, network):
+    spec, root = build(host=host, networks=[network], nested=False)
+    assert_valid(rng, root)
+    assert spec.user_network_backend == 'qemu-commandline'
+    assert root.findall('devices/interface') == []
+    assert _domain_xml.forwarded_ports(root) == {('tcp', 2222), ('udp', 5353)}
+
+
+def test_passt_interface_as_libvirt_returns_it_is_no_change():
+    _spec, desired = build(host=PASST, networks=[USER_NETWORK])
+    live = copy.deepcopy(desired)
+    iface = live.find('devices/interface')
+    iface.insert(0, etree.fromstring("<mac address='52:54:00:4c:c2:fe'/>"))
+    iface.append(etree.fromstring("<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>"))
+    merged = _domain_xml.merge(live, desired)
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == []
+    assert merged.find('devices/interface/mac').get('address') == '52:54:00:4c:c2:fe'
+    moved = copy.deepcopy(desired)
+    moved.find('devices/interface/portForward/range').set('start', '2223')
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(moved)) == ['interfaces']
+
+
+def test_a_domain_moves_from_the_qemu_netdev_to_passt_when_the_host_gains_it():
+    _spec, before = build(host=NO_VT, networks=[USER_NETWORK], nested=False)
+    _spec, desired = build(host=PASST, networks=[USER_NETWORK], nested=False, virt_type='qemu')
+    merged = _domain_xml.merge(before, desired)
+    assert merged.find('{%s}commandline' % _domain_xml.QEMU_NS) is None
+    assert merged.find("devices/interface[@type='user']/backend").get('type') == 'passt'
+    assert changed_keys(_domain_xml.describe(before), _domain_xml.describe(merged)) == ['interfaces', 'user_networks']
 
 
 def test_graphics_listen_on_loopback_and_password_is_hidden():

@@ -1,11 +1,12 @@
-"""Host ports of user-mode forwards that this host cannot give the guest are refused before define: a port
-below ip_unprivileged_port_start (QEMU runs without the privilege to bind it) or one a process already holds on
-127.0.0.1 (or a wildcard address). The domain's own running QEMU, which holds its forwards, is not a conflict.
+"""Host ports of user-mode forwards that this host cannot give the guest are refused before define: a port below
+ip_unprivileged_port_start (QEMU runs without the privilege to bind it) or one a process already holds on 127.0.0.1
+(or a wildcard address). The domain's own running QEMU (or, on the passt backend, its passt), which holds its
+forwards, is not a conflict.
 
-Real parts: this machine's /proc (ip_unprivileged_port_start, /proc/net/tcp, /proc/<pid>/fd), real sockets on
-127.0.0.1 and a real process standing in for a QEMU (an interpreter started under the name qemu-system-x86_64
-with QEMU's -name argument). Stood in for: libvirt's test driver runs no QEMU, so Connection.runs_qemu_here is
-made to say what it says for a local qemu:///system."""
+Real parts: this machine's /proc (ip_unprivileged_port_start, /proc/net/tcp,
+/proc/<pid>/fd), real sockets on 127.0.0.1 and a real process standing in for a QEMU (an interpreter started under
+the name qemu-system-x86_64 with QEMU's -name argument). Stood in for: libvirt's test driver runs no QEMU, so
+Connection.runs_qemu_here is made to say what it says for a local qemu:///system."""
 
 import os
 import socket
@@ -110,6 +111,48 @@ def test_the_domains_own_running_qemu_holding_its_forward_is_no_conflict(run_mod
 def test_another_guests_qemu_holding_the_port_is_a_conflict(run_module, hypervisor, fake_qemu):
     port = free_port()
     pid = fake_qemu('someone-else', port)
+    result = run_module(l1_domain, args([dict(host_port=port, guest_port=22)]))
+    assert result.get('failed') and result['option'] == 'networks[1].forwards[0].host_port'
+    assert 'pid %d' % pid in result['msg']
+    assert hypervisor.domains() == []
+
+
+@pytest.fixture
+def fake_passt(tmp_path):
+    """fake_passt(port): a process named passt (as libvirt starts one per passt interface), on 127.0.0.1:``port``."""
+    processes = []
+    program = tmp_path / 'passt'
+    program.symlink_to(sys.executable)
+
+    def start(port):
+        code = ('import socket, time\ns = socket.socket()\ns.bind(("127.0.0.1", %d))\ns.listen(1)\n'
+                'print("ready", flush=True)\ntime.sleep(60)\n' % port)
+        process = subprocess.Popen([str(program), '-c', code], stdout=subprocess.PIPE)
+        processes.append(process)
+        assert process.stdout.readline().strip() == b'ready'
+        return process.pid
+
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def test_the_domains_own_passt_holding_its_forward_is_no_conflict(run_module, hypervisor, passt_host, fake_passt):
+    port = free_port()
+    first = run_module(l1_domain, args([dict(host_port=port, guest_port=22)]))
+    assert first['state'] == 'running' and first['user_network_backend'] == 'passt'
+    fake_passt(port)  # as libvirt's passt for the running domain does: it holds 127.0.0.1:<port>
+    before = host_state(hypervisor)
+    again = run_module(l1_domain, args([dict(host_port=port, guest_port=22)]))
+    assert not again.get('failed') and not again['changed'], again
+    assert host_state(hypervisor) == before
+
+
+def test_a_passt_holding_a_port_the_domain_does_not_forward_yet_is_a_conflict(run_module, hypervisor, passt_host,
+                                                                              fake_passt):
+    port = free_port()
+    pid = fake_passt(port)  # another domain's passt
     result = run_module(l1_domain, args([dict(host_port=port, guest_port=22)]))
     assert result.get('failed') and result['option'] == 'networks[1].forwards[0].host_port'
     assert 'pid %d' % pid in result['msg']

@@ -1,6 +1,7 @@
 """l1_domain's main() against libvirt's test driver: lifecycle, idempotence, check mode, diff,
 bad input (which must leave nothing behind) and storage ownership."""
 
+import libvirt
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
@@ -299,3 +300,23 @@ def test_nesting_that_cannot_be_read_is_a_warning(run_module, hypervisor, monkey
     result = run_module(l1_domain, args(virt_type='kvm', state='present'))
     assert 'failed' not in result
     assert any('could not confirm' in w and 'no host-model CPU' in w for w in warnings), warnings
+
+
+USER_NETWORK = dict(type='user', forwards=[dict(host_port=2222, guest_port=22)])
+
+
+def test_user_network_on_passt_is_defined_reported_and_idempotent(run_module, hypervisor, passt_host):
+    first = run_module(l1_domain, args(networks=[USER_NETWORK]))
+    assert first['changed'] and first['user_network_backend'] == 'passt'
+    iface = hypervisor.domain('l1a').XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert "<backend type='passt'/>" in iface and "address='127.0.0.1'" in iface and 'commandline' not in iface
+    before = hypervisor.domain('l1a').XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    again = run_module(l1_domain, args(networks=[USER_NETWORK]))
+    assert not again['changed'] and again['actions'] == [] and again['user_network_backend'] == 'passt'
+    assert hypervisor.domain('l1a').XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
+
+
+def test_user_network_backend_is_reported(run_module, hypervisor):
+    assert run_module(l1_domain, args(networks=[USER_NETWORK]))['user_network_backend'] == 'qemu-commandline'
+    assert 'user_network_backend' in run_module(l1_domain, args()) and \
+        run_module(l1_domain, args())['user_network_backend'] is None
