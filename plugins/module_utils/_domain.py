@@ -80,7 +80,7 @@ class DomainManager:
     def _absent(self):
         name = validate_name(self.params['name'])
         domain = self.connection.domain(name)
-        result = dict(changed=False, name=name, state='absent', removed_volumes=[])
+        result = dict(changed=False, name=name, state='absent', removed_volumes=[], kept_volumes=[])
         if domain is None:
             return result
         live = self._inactive_xml(domain)

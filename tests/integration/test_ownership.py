@@ -121,7 +121,8 @@ def test_teardown_removes_the_labs_domains_and_leaves_a_hand_made_one(run_module
                          '        %s: {}\n        %s: {}\n' % (lab, by_hand))
     done = ansible_playbook(['-i', str(inventory), os.path.join(HERE, '..', '..', 'playbooks', 'teardown.yml'),
                              '-e', 'ansible_python_interpreter=%s' % sys.executable,
-                             '-e', 'l1_hypervisor_known_hosts_file=%s' % (tmp_path / 'known_hosts')])
+                             '-e', 'l1_hypervisor_known_hosts_file=%s' % (tmp_path / 'known_hosts'),
+                             '-e', 'l1_hypervisor_host_key_dir=%s' % (tmp_path / 'host_keys')])
     assert done.returncode != 0, done.stdout[-4000:]
     assert "domain '%s' exists but this collection did not create it" % by_hand in done.stdout
     after = host_state(system, own_pool)
