@@ -18,6 +18,7 @@ import re
 import socket
 import stat
 import sys
+from urllib.parse import urlsplit
 
 try:
     import fcntl
@@ -34,7 +35,8 @@ try:
 except ImportError:  # reported by read_libvirt, not a failure
     etree = None
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, validate_uri, virtualization_flag
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import (
+    Connection, is_local_uri, validate_uri, virtualization_flag)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 
 # The one root every reader joins its paths onto. Tests set it to a fake tree under tmp_path.
@@ -675,13 +677,18 @@ def format_version(number):
     return '%d.%d.%d' % (number // 1000000, (number // 1000) % 1000, number % 1000)
 
 
-def read_libvirt(uri):
+def read_libvirt(uri, hypervisor=False):
     """What libvirt at ``uri`` offers. A missing binding or an unreachable daemon is reported; a URI the
-    collection refuses (see _connection.validate_uri) is the user's to fix and raises an OptionError."""
+    collection refuses (see _connection.validate_uri) is the user's to fix and raises an OptionError.
+
+    With ``hypervisor``, also what libvirt says of the host it runs on (``read_hypervisor``), on the same connection.
+    """
     validate_uri(uri)
     result = dict(uri=uri, python_binding=libvirt is not None, reachable=False, error=None, version=None,
                   driver=None, hypervisor_version=None, host_arch=None, domain_types=[], kvm_offered=False,
                   emulator=None, machine=None)
+    if hypervisor:
+        result['hypervisor'] = None
     if libvirt is None:
         result['error'] = 'the libvirt Python binding (libvirt-python / python3-libvirt) is not installed'
         return result
@@ -721,6 +728,8 @@ def read_libvirt(uri):
             else:
                 result['emulator'] = domcaps['path'] or emulator
                 result['machine'] = domcaps['machine']
+        if hypervisor:
+            result['hypervisor'] = read_hypervisor(connection)
     except libvirtError as exc:
         result['error'] = str(exc)
     finally:
@@ -731,11 +740,56 @@ def read_libvirt(uri):
     return result
 
 
+def parse_sysinfo(xml):
+    """getSysinfo() XML (the host's SMBIOS) -> {'sys_vendor', 'product_name'}, as /sys/class/dmi/id names them."""
+    root = etree.fromstring(xml.encode('utf-8') if not isinstance(xml, bytes) else xml)
+    return dict(sys_vendor=root.findtext("system/entry[@name='manufacturer']"),
+                product_name=root.findtext("system/entry[@name='product']"))
+
+
+def read_hypervisor(connection):
+    """The host behind ``connection`` as libvirt alone describes it: CPU vendor, model and (expanded) features, what
+    KVM there offers guests (nesting), and its SMBIOS. Works the same for remote URIs."""
+    host = connection.capabilities
+    caps = etree.fromstring(connection.conn.getCapabilities().encode())
+    try:
+        dmi = parse_sysinfo(connection.conn.getSysinfo(0))
+    except libvirtError:
+        dmi = dict(sys_vendor=None, product_name=None)
+    if 'kvm' in host.domain_types:
+        nesting = host.kvm_nesting
+    else:
+        nesting = dict(offered=None, detail='libvirt does not offer domain type kvm')
+    return dict(vendor=host.vendor, model=caps.findtext('host/cpu/model'), features=sorted(host.cpu_features),
+                nesting=nesting, dmi=dmi)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Putting it together: the facts of kvm_host_info and their verdict
 
-def gather_host_facts(uri):
+# What only the machine the module runs on can tell (its /proc, /sys, /dev/kvm, /etc): unknown when the facts come
+# from libvirt alone.
+LOCAL_ONLY_FACTS = ('cpu_vendor_id', 'kvm_modules', 'kvm_second_level_paging', 'dev_kvm', 'kvm_users', 'qemu_user',
+                    'qemu_user_can_open_kvm', 'qemu_user_hint', 'dev_kvm_owner', 'dev_kvm_group', 'dev_kvm_mode')
+
+
+LOOPBACK_NAMES = ('localhost', '127.0.0.1', '::1')
+
+
+def facts_source(uri, host_facts):
+    """'local' (this machine's /proc, /sys, /dev/kvm and /etc, plus libvirt) or 'libvirt' (libvirt alone).
+
+    A URI that names another host always gets 'libvirt': this machine's files describe a different machine than the
+    libvirt that answers. ``host_facts='libvirt'`` asks for it with a local URI too (e.g. test:///default, whose
+    host is not this machine either)."""
+    local = is_local_uri(uri) or urlsplit(uri).hostname in LOOPBACK_NAMES  # qemu+ssh://localhost/ is this machine
+    return 'libvirt' if host_facts == 'libvirt' or not local else 'local'
+
+
+def gather_host_facts(uri, host_facts='auto'):
     """Everything kvm_host_info returns, as one dict."""
+    if facts_source(uri, host_facts) == 'libvirt':
+        return gather_libvirt_facts(uri)
     cpu = read_cpuinfo()
     vendor_module = VENDOR_VIRT[cpu.virt_vendor][2] if cpu.virt_vendor else None
     dmi = read_dmi()
@@ -772,9 +826,85 @@ def gather_host_facts(uri):
         libvirt=lv,
         qemu=dict(path=lv['emulator'],
                   version=lv['hypervisor_version'] if lv['driver'] == 'QEMU' else None),
+        facts_source='local',
+        unknown_facts=[],
     )
     facts.update(verdict(facts))
     return facts
+
+
+def gather_libvirt_facts(uri):
+    """kvm_host_info's facts from libvirt alone (the host behind a remote URI): nothing is read on this machine, and
+    what only the host itself could tell is null and listed in unknown_facts."""
+    lv = read_libvirt(uri, hypervisor=True)
+    hypervisor = lv.pop('hypervisor') or dict(vendor=None, model=None, features=[],
+                                              nesting=dict(offered=None, detail='libvirt is not reachable'),
+                                              dmi=dict(sys_vendor=None, product_name=None))
+    features = set(hypervisor['features'])
+    flag = virtualization_flag(features)
+    vendor = VIRT_FLAG_VENDOR.get(flag) or hypervisor['vendor']
+    dmi_virtual = dmi_says_virtual(hypervisor['dmi'])
+    is_vm = bool('hypervisor' in features or dmi_virtual)
+    npt = 'svm' in features and 'npt' in features
+    facts = dict((name, None) for name in LOCAL_ONLY_FACTS)
+    facts.update(
+        cpu_vendor=vendor or 'unknown',
+        cpu_model=hypervisor['model'],
+        hardware_virtualization=flag is not None,
+        virtualization_flag=flag,
+        # libvirt's CPU map names no EPT feature: unknown on Intel.
+        ept=None if flag == 'vmx' else False,
+        npt=npt,
+        second_level_paging=True if npt else (None if flag == 'vmx' else False),
+        hypervisor_flag='hypervisor' in features,
+        dmi=hypervisor['dmi'],
+        is_virtual_machine=is_vm,
+        probable_level=1 if is_vm else 0,
+        kvm_module=VENDOR_VIRT[vendor][2] if vendor in VENDOR_VIRT and flag else None,
+        nested=hypervisor['nesting']['offered'],
+        nesting_detail=hypervisor['nesting'].get('detail'),
+        libvirt=lv,
+        qemu=dict(path=lv['emulator'], version=lv['hypervisor_version'] if lv['driver'] == 'QEMU' else None),
+        facts_source='libvirt',
+        unknown_facts=list(LOCAL_ONLY_FACTS) + (['ept'] if flag == 'vmx' else []) + (
+            ['nested'] if hypervisor['nesting']['offered'] is None else []),
+    )
+    facts.update(libvirt_verdict(facts))
+    return facts
+
+
+def libvirt_verdict(facts):
+    """The verdict from libvirt's answers alone: KVM is usable where libvirt offers domain type kvm on a CPU with
+    vmx/svm, and nesting is what its domain capabilities show."""
+    lv = facts['libvirt']
+    reasons = ['judged from libvirt at %s alone (the host behind the URI, not this machine); unknown: %s'
+               % (lv['uri'], ', '.join(facts['unknown_facts']))]
+    if not lv['reachable']:
+        reasons.append('libvirt at %s is not reachable (%s)' % (lv['uri'], lv['error']))
+    hw = facts['hardware_virtualization']
+    if hw:
+        reasons.append('the CPU offers hardware virtualization (%s)' % facts['virtualization_flag'])
+    elif lv['reachable']:
+        reasons.append('libvirt shows a host CPU with neither vmx (Intel VT-x) nor svm (AMD-V): guests there run '
+                       'under QEMU emulation (virt_type qemu)')
+    can_kvm = bool(hw and lv['kvm_offered'])
+    if hw and not lv['kvm_offered']:
+        reasons.append('libvirt at %s does not offer domain type kvm (no usable /dev/kvm there?)' % lv['uri'])
+    nested = facts['nested']
+    if can_kvm:
+        if nested is None:
+            reasons.append('nesting is unknown: %s' % facts['nesting_detail'])
+        elif nested:
+            reasons.append("KVM there gives guests %s (libvirt's domain capabilities): nesting is on"
+                           % facts['virtualization_flag'])
+        else:
+            reasons.append("KVM there does not give guests %s (libvirt's domain capabilities): nesting is off in %s; "
+                           "use nestedkvm.stack.kvm_nested_param on that host"
+                           % (facts['virtualization_flag'], facts['kvm_module']))
+    virt_type = 'kvm' if can_kvm else 'qemu'
+    reasons.append('recommended virt_type %s (%s)' % (
+        virt_type, 'hardware-assisted KVM' if can_kvm else 'TCG emulation: correct but much slower'))
+    return dict(can_run_nested_guests=bool(can_kvm and nested), recommended_virt_type=virt_type, reasons=reasons)
 
 
 def verdict(facts):

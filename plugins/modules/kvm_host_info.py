@@ -21,12 +21,28 @@ description:
   - The libvirt part is optional. A missing libvirt Python binding or an unreachable daemon is reported in
     RV(kvm_host.libvirt), not a failure; a O(uri) the collection refuses is (see O(uri)).
   - O(uri) is the libvirt to ask for capabilities, versions and the QEMU binary.
+  - A O(uri) that names another host (C(qemu+ssh://root@l0.example.com/system)) describes that host, not the one the
+    module runs on, so everything then comes from libvirt alone (RV(kvm_host.facts_source) is V(libvirt)) - the CPU
+    and its features from the capabilities, nesting from the host-model CPU of the domain capabilities for domain
+    type kvm, DMI from the host's SMBIOS (C(getSysinfo)) - and the facts only that host's own files could give
+    (C(/dev/kvm), the loaded modules and their parameters, the QEMU user) are null and listed in
+    RV(kvm_host.unknown_facts). Nothing of the module's own host is mixed in.
   - libvirt's XML is parsed with lxml; no command output (such as C(virsh)) is parsed.
 author:
   - nestedkvm.stack developers (@nestedkvm)
 extends_documentation_fragment:
   - nestedkvm.stack.domain.libvirt_uri
-options: {}
+options:
+  host_facts:
+    description:
+      - Where the facts about the hypervisor host come from.
+      - V(auto) reads this machine's C(/proc), C(/sys), C(/dev/kvm) and C(/etc) together with libvirt when O(uri) is
+        local (no host, or C(localhost)/C(127.0.0.1)/C(::1)), and libvirt alone when O(uri) names another host.
+      - V(libvirt) reads libvirt alone even for a local O(uri), e.g. for libvirt's C(test:///default), whose host is
+        not this machine either.
+    type: str
+    choices: [auto, libvirt]
+    default: auto
 attributes:
   action_group:
     description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
@@ -142,7 +158,10 @@ kvm_host:
       description: The vendor module that fits the CPU (C(kvm_intel), C(kvm_amd)), null without vmx/svm.
       type: str
     nested:
-      description: Runtime value of that module's C(nested) parameter; null when it is not loaded or absent.
+      description:
+        - Runtime value of that module's C(nested) parameter; null when it is not loaded or absent.
+        - With RV(kvm_host.facts_source=libvirt), whether the host-model CPU of libvirt's domain capabilities carries
+          vmx/svm (KVM there hands it to guests only with nesting on); null when libvirt cannot tell.
       type: bool
     dev_kvm:
       description:
@@ -196,6 +215,19 @@ kvm_host:
       description: V(kvm) where hardware-assisted KVM works, else V(qemu) (TCG emulation).
       type: str
       sample: kvm
+    facts_source:
+      description: V(local) (this machine's files and libvirt) or V(libvirt) (libvirt alone; see O(host_facts)).
+      type: str
+      sample: local
+    unknown_facts:
+      description: Facts that are null because libvirt alone cannot tell them (empty for V(local)).
+      type: list
+      elements: str
+      sample: [dev_kvm, kvm_modules, qemu_user_can_open_kvm]
+    nesting_detail:
+      description: Why RV(kvm_host.nested) is unknown, with RV(kvm_host.facts_source=libvirt).
+      type: str
+      returned: when RV(kvm_host.facts_source) is V(libvirt)
     reasons:
       description: Human-readable sentences that explain the verdict.
       type: list
@@ -212,11 +244,12 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             uri=dict(type='str', default='qemu:///system'),
+            host_facts=dict(type='str', choices=['auto', 'libvirt'], default='auto'),
         ),
         supports_check_mode=True,
     )
     with reported_to(module):
-        module.exit_json(changed=False, kvm_host=gather_host_facts(module.params['uri']))
+        module.exit_json(changed=False, kvm_host=gather_host_facts(module.params['uri'], module.params['host_facts']))
 
 
 if __name__ == '__main__':

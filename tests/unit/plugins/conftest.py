@@ -142,3 +142,46 @@ def module_warnings(monkeypatch):
     seen = []
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
     return seen
+
+
+KVM_HOST_CAPABILITIES = """<capabilities>
+  <host>
+    <uuid>5b5a6b1c-0000-4000-8000-000000000001</uuid>
+    <cpu>
+      <arch>x86_64</arch>
+      <model>{model}</model>
+      <vendor>{vendor}</vendor>
+{features}
+    </cpu>
+  </host>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'>
+      <wordsize>64</wordsize>
+      <emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <machine maxCpus='288'>pc-q35-7.2</machine>
+      <domain type='qemu'/>
+      <domain type='kvm'/>
+    </arch>
+  </guest>
+</capabilities>"""
+
+
+@pytest.fixture
+def kvm_l0(monkeypatch):
+    """Make the test driver answer like an L0 with VT-x/AMD-V: its capabilities (CPU with vmx/svm, domain type kvm)
+    and the domain capabilities stored in tests/unit/fixtures/domcaps. Only those two answers are replaced (no such
+    host exists here); defining, volumes and the CPU model expansion are the test driver's own."""
+    import libvirt
+
+    def use(name):
+        intel = name.startswith('intel')
+        caps = KVM_HOST_CAPABILITIES.format(model='Icelake-Server' if intel else 'EPYC-Rome',
+                                            vendor='Intel' if intel else 'AMD',
+                                            features="      <feature name='vmx'/>" if intel else
+                                            "      <feature name='svm'/>\n      <feature name='npt'/>")
+        with open(os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'domcaps', name)) as handle:
+            domcaps = handle.read()
+        monkeypatch.setattr(libvirt.virConnect, 'getCapabilities', lambda self: caps)
+        monkeypatch.setattr(libvirt.virConnect, 'getDomainCapabilities', lambda self, *args: domcaps)
+    return use

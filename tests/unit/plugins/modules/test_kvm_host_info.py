@@ -121,3 +121,78 @@ def test_this_machine_check_mode_any_cpu(run_module):
     host = facts(run_module, check=True, uri='test:///default')
     assert host['hardware_virtualization'] is _REAL_CPU.hardware_virtualization
     assert host['recommended_virt_type'] in ('kvm', 'qemu')
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The host behind a remote URI: judged from libvirt alone, never mixed with this machine's files.
+
+REMOTE_URI = 'qemu+ssh://root@l0.example.com/system'
+
+
+@pytest.fixture
+def remote_l0(monkeypatch):
+    """No remote host exists here: opening REMOTE_URI opens libvirt's test driver instead, or ``opened.target``
+    (only libvirt.open is replaced, and only for that URI)."""
+    import libvirt
+    real_open = libvirt.open
+
+    class Opened(list):
+        target = 'test:///default'
+    opened = Opened()
+
+    def open_remote(uri):
+        opened.append(uri)
+        return real_open(opened.target if uri == REMOTE_URI else uri)
+    monkeypatch.setattr(libvirt, 'open', open_remote)
+    return opened
+
+
+@pytest.fixture
+def intel_here(fake_host):
+    """This machine, as the fake tree shows it: an Intel host with nesting on and a usable /dev/kvm."""
+    return fake_host.cpu('intel').users().dev_kvm().module('kvm').module('kvm_intel', nested='Y', ept='Y')
+
+
+def test_remote_uri_is_judged_from_libvirt_alone(run_module, intel_here, remote_l0, kvm_l0):
+    kvm_l0('amd-nested.xml')  # the remote L0: AMD, KVM with nesting
+    host = facts(run_module, uri=REMOTE_URI)
+    assert remote_l0 == [REMOTE_URI]  # one connection, to the remote host
+    assert host['facts_source'] == 'libvirt'
+    assert host['cpu_vendor'] == 'amd' and host['virtualization_flag'] == 'svm' and host['npt'] is True
+    assert host['kvm_module'] == 'kvm_amd' and host['nested'] is True
+    assert host['can_run_nested_guests'] is True and host['recommended_virt_type'] == 'kvm'
+    # nothing of this (Intel) machine: its /dev/kvm was not even probed
+    assert intel_here.probe_calls == []
+    assert host['dev_kvm'] is None and host['kvm_modules'] is None and host['qemu_user_can_open_kvm'] is None
+    assert {'dev_kvm', 'kvm_modules', 'kvm_second_level_paging', 'qemu_user_can_open_kvm'} <= set(host['unknown_facts'])
+    assert 'intel' not in str(host).lower()
+    assert host['reasons'][0].startswith('judged from libvirt at %s alone' % REMOTE_URI)
+
+
+def test_remote_l0_without_kvm_nesting(run_module, intel_here, remote_l0, kvm_l0):
+    kvm_l0('intel-not-nested.xml')
+    host = facts(run_module, uri=REMOTE_URI)
+    assert host['cpu_vendor'] == 'intel' and host['nested'] is False
+    assert host['can_run_nested_guests'] is False and host['recommended_virt_type'] == 'kvm'
+    assert host['ept'] is None and 'ept' in host['unknown_facts']  # libvirt names no EPT feature
+    assert any('nesting is off in kvm_intel' in r for r in host['reasons'])
+
+
+def test_test_driver_is_remote_like_only_when_asked(run_module, intel_here):
+    # test:///default is in-process, so by default this machine's files are read with it...
+    local = facts(run_module, uri='test:///default')
+    assert local['facts_source'] == 'local' and local['cpu_vendor'] == 'intel' and local['nested'] is True
+    # ...and with host_facts=libvirt only what the test driver says counts: an i686 host without vmx/svm.
+    alone = facts(run_module, uri='test:///default', host_facts='libvirt')
+    assert alone['facts_source'] == 'libvirt'
+    assert alone['hardware_virtualization'] is False and alone['nested'] is None
+    assert alone['recommended_virt_type'] == 'qemu' and alone['can_run_nested_guests'] is False
+    assert alone['dev_kvm'] is None and len(intel_here.probe_calls) == 1  # only the local run probed it
+
+
+def test_remote_unreachable_is_unknown_not_local(run_module, intel_here, remote_l0):
+    remote_l0.target = UNREACHABLE_URI
+    host = facts(run_module, uri=REMOTE_URI)
+    assert host['facts_source'] == 'libvirt' and host['libvirt']['reachable'] is False
+    assert host['cpu_vendor'] == 'unknown' and host['nested'] is None
+    assert host['recommended_virt_type'] == 'qemu' and intel_here.probe_calls == []

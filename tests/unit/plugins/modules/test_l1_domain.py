@@ -209,49 +209,6 @@ def test_a_guest_larger_than_its_host_is_refused_and_nothing_is_made(run_module,
 # ---------------------------------------------------------------------------------------------------------------
 # Nesting checked where it is decided: from what KVM on the L0 offers (libvirt's domain capabilities)
 
-KVM_HOST_CAPABILITIES = """<capabilities>
-  <host>
-    <uuid>5b5a6b1c-0000-4000-8000-000000000001</uuid>
-    <cpu>
-      <arch>x86_64</arch>
-      <model>{model}</model>
-      <vendor>{vendor}</vendor>
-      <feature name='{flag}'/>
-    </cpu>
-  </host>
-  <guest>
-    <os_type>hvm</os_type>
-    <arch name='x86_64'>
-      <wordsize>64</wordsize>
-      <emulator>/usr/bin/qemu-system-x86_64</emulator>
-      <machine maxCpus='288'>pc-q35-7.2</machine>
-      <domain type='qemu'/>
-      <domain type='kvm'/>
-    </arch>
-  </guest>
-</capabilities>"""
-
-
-@pytest.fixture
-def kvm_l0(monkeypatch):
-    """Make the test driver answer like an L0 with VT-x/AMD-V: its capabilities (CPU with vmx/svm, domain type kvm)
-    and the domain capabilities stored in tests/unit/fixtures/domcaps. Only those two answers are replaced (no such
-    host exists here); defining, volumes and the CPU model expansion are the test driver's own."""
-    import os
-
-    import libvirt
-
-    def use(name):
-        intel = name.startswith('intel')
-        caps = KVM_HOST_CAPABILITIES.format(model='Icelake-Server' if intel else 'EPYC-Rome',
-                                            vendor='Intel' if intel else 'AMD', flag='vmx' if intel else 'svm')
-        with open(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'domcaps', name)) as handle:
-            domcaps = handle.read()
-        monkeypatch.setattr(libvirt.virConnect, 'getCapabilities', lambda self: caps)
-        monkeypatch.setattr(libvirt.virConnect, 'getDomainCapabilities', lambda self, *args: domcaps)
-    return use
-
-
 @pytest.mark.parametrize('domcaps, flag', [('intel-not-nested.xml', 'vmx'), ('amd-not-nested.xml', 'svm')])
 @pytest.mark.parametrize('cpu_mode', ['host-passthrough', 'host-model'])
 def test_nested_l1_on_an_l0_without_kvm_nesting_fails_before_anything_is_made(
