@@ -34,6 +34,13 @@ uri=$(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Identifier: Packag
 [ -n "$uri" ] || unavailable "apt knows no '$codename' entry to take the URI from (run apt-get update)"
 
 mkdir -p "$CACHE" 2>/dev/null || unavailable "cannot create $CACHE (run as root, or set NESTEDKVM_LIBVIRT_CACHE)"
+# One fetch at a time (two CI runs on one machine); the second then finds the cache complete.
+exec 9>"$CACHE/.lock"
+flock 9
+if [ -s "$CACHE/version" ] && [ -e "$libdir/libvirt.so.0" ]; then
+  echo "$libdir"
+  exit 0
+fi
 work=$(mktemp -d "$CACHE/.fetch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
