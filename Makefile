@@ -6,7 +6,7 @@ VENV := $(WORK)/venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(WORK)/collections
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
-.PHONY: test deps lint sanity units integration molecule lab lab-teardown bench clean
+.PHONY: test deps lint sanity units integration molecule lab lab-teardown bench soak clean
 
 test: deps lint sanity units integration molecule
 
@@ -62,6 +62,16 @@ BENCH_OPTIONS ?=
 bench: deps
 	hack/libvirtd.sh start
 	python bench/run.py $(BENCH_OPTIONS) $(BENCH)
+
+# How dependable the emulated lab is (bench/soak.py): N boots of the L2 inside one L1 and L1_BOOTS fresh L1s,
+# counted as booted, L1 panic, L1 hang, QEMU crash or L2 hang, with evidence, into bench/results.json ("soak").
+# Builds the lab first and leaves it running. SOAK_OPTIONS="--variant NAME -e var=value --l1-kvm-amd 'avic=0'".
+N ?= 30
+L1_BOOTS ?= 3
+SOAK_OPTIONS ?=
+soak: deps
+	hack/libvirtd.sh start
+	python bench/soak.py --boots $(N) --l1-boots $(L1_BOOTS) $(SOAK_OPTIONS)
 
 clean:
 	rm -rf $(WORK) tests/output

@@ -1,0 +1,218 @@
+"""`make soak N=30`: how dependable the emulated lab is. Boots the lab's L2 N times inside one L1 (destroy, start,
+wait until its SSH answers) and starts fresh L1s, and counts what happened to each boot:
+
+  booted      the guest's SSH server answered within the bound (its boot time is kept)
+  l1_panic    the L1 stopped answering and its serial console says "Kernel panic"
+  l1_hang     the L1 stopped answering (no SSH within 60 s) while its QEMU still runs: a wedged L1
+  qemu_crash  the L1's QEMU died (libvirt: shut off, crashed) - e.g. TCG's assertion with a UEFI L2
+  l2_hang     the L1 answers but the L2 did not within the bound
+
+Each failure keeps its evidence (the L1's state and console lines as nestedkvm.stack.domain_status gives them, or
+the L2's state seen from the L1). After an L1 failure the L1 is restarted and the soak goes on.
+
+Runs on the lab's L0 (this machine) as root, against the lab of inventories/local, which it builds first with
+site.yml (plus the variant's settings). It is not part of `make test`. Results go into bench/results.json under
+"soak" (one entry per variant), beside `make bench`'s figures.
+
+  python bench/soak.py --boots 30 --l1-boots 3 [--variant NAME --extra-vars k=v ... --l1-kvm-amd 'vgif=0 avic=0']
+"""
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, '.work', 'collections'))
+
+import libvirt  # noqa: E402
+
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _domain_health  # noqa: E402
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection  # noqa: E402
+
+L0_URI = 'qemu:///system'
+L1, L2 = 'lab-l1', 'lab-l2'
+L1_PORT, L2_PORT = 2222, 2223
+LAB = os.environ.get('NESTEDKVM_LAB_DIR', os.path.join(ROOT, '.work'))
+L2_BOUND = 300  # seconds for an L2 to answer, as l2_guests_boot_timeout
+L1_BOUND = 600  # as l1_hypervisor_boot_timeout
+L1_SILENCE = 60  # seconds without an answer from the L1 before it counts as wedged
+KINDS = ('booted', 'l1_panic', 'l1_hang', 'qemu_crash', 'l2_hang')
+
+
+def l1_ssh(command, timeout=30):
+    """Run ``command`` in the L1 over SSH, bounded; (returncode, output). 255 or 124: the L1 did not answer."""
+    ssh = ['ssh', '-o', 'UserKnownHostsFile=%s/lab/known_hosts' % LAB, '-o', 'StrictHostKeyChecking=yes',
+           '-o', 'HostKeyAlias=%s' % L1, '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=5',
+           '-o', 'ServerAliveCountMax=2', '-o', 'BatchMode=yes', '-i', '%s/lab/id_ed25519' % LAB,
+           '-p', str(L1_PORT), 'nestedkvm@127.0.0.1', command]
+    try:
+        done = subprocess.run(ssh, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return 124, ''
+    return done.returncode, done.stdout
+
+
+def banner(port):
+    """Shell for the L1: prints the first bytes of what answers on its 127.0.0.1:<port>."""
+    return "timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && head -c 4 <&3' 2>/dev/null" % port
+
+
+class Soak:
+    def __init__(self, variant):
+        self.variant = variant
+        self.boots = []  # {'level', 'outcome', 'seconds', 'evidence'}
+        self.l0 = libvirt.open(L0_URI)
+
+    def l1_status(self):
+        with Connection(L0_URI) as connection:
+            return _domain_health.domain_status(connection, L1, local=True, console_lines=15)
+
+    def l1_failure(self, since):
+        """The kind of L1 failure, from the L0's view, once the L1 stopped answering; None while it still answers."""
+        status = self.l1_status()
+        if status['state'] in _domain_health.FINAL_STATES:
+            return 'qemu_crash', status
+        if any('Kernel panic' in line for line in status['console_tail']):
+            return 'l1_panic', status
+        if time.monotonic() - since >= L1_SILENCE:
+            return 'l1_hang', status
+        return None, status
+
+    def record(self, level, outcome, seconds, evidence=''):
+        self.boots.append(dict(level=level, outcome=outcome, seconds=round(seconds, 1), evidence=evidence))
+        print('%s boot %d: %s after %.0f s%s' % (level, len(self.boots), outcome, seconds,
+                                                 ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''),
+              flush=True)
+
+    def wait(self, level, port_check, bound):
+        """Wait for a boot; returns (outcome, seconds, evidence)."""
+        started = time.monotonic()
+        silent_since = None
+        while time.monotonic() - started < bound:
+            code, output = l1_ssh(port_check, timeout=20)
+            if code in (124, 255):
+                silent_since = silent_since or time.monotonic()
+                kind, status = self.l1_failure(silent_since)
+                if kind:
+                    return kind, time.monotonic() - started, _domain_health.describe(status, 'the L0')
+            else:
+                silent_since = None
+                if output.startswith('SSH-'):
+                    return 'booted', time.monotonic() - started, ''
+            time.sleep(3)
+        if level == 'L1':
+            return 'l1_hang', time.monotonic() - started, _domain_health.describe(self.l1_status(), 'the L0')
+        _code, seen = l1_ssh('sudo virsh domstate %s --reason; sudo tail -n 15 /var/log/libvirt/qemu/%s-serial.log'
+                             % (L2, L2), timeout=30)
+        return 'l2_hang', time.monotonic() - started, 'the L2 inside the L1: ' + seen.strip()
+
+    def boot_l1(self):
+        domain = self.l0.lookupByName(L1)
+        if domain.isActive():
+            domain.destroy()
+        domain.create()
+        outcome, seconds, evidence = self.wait('L1', 'true && echo SSH-', L1_BOUND)
+        self.record('L1', outcome, seconds, evidence)
+        return outcome == 'booted'
+
+    def boot_l2(self):
+        l1_ssh('sudo virsh destroy %s' % L2, timeout=60)
+        code, output = l1_ssh('sudo virsh start %s' % L2, timeout=120)
+        if code != 0:
+            kind, status = self.l1_failure(time.monotonic() - L1_SILENCE)
+            self.record('L2', kind or 'l1_hang', 0, 'virsh start: %s\n%s' % (output.strip(), _domain_health.describe(
+                status, 'the L0')))
+            return False
+        outcome, seconds, evidence = self.wait('L2', banner(L2_PORT), L2_BOUND)
+        self.record('L2', outcome, seconds, evidence)
+        return outcome in ('booted', 'l2_hang')  # the L1 still serves
+
+    def summary(self):
+        result = dict(variant=self.variant)
+        for level in ('L1', 'L2'):
+            boots = [b for b in self.boots if b['level'] == level]
+            counts = {kind: sum(1 for b in boots if b['outcome'] == kind) for kind in KINDS}
+            booted = [b['seconds'] for b in boots if b['outcome'] == 'booted']
+            result[level] = dict(boots=len(boots), median_boot_seconds=statistics.median(booted) if booted else None,
+                                 **counts)
+        result['failures'] = [b for b in self.boots if b['outcome'] != 'booted']
+        return result
+
+
+def set_kvm_amd(parameters):
+    """Load kvm_amd in the L1 with ``parameters`` (kept in a modprobe.d file of the soak's own, so they hold across
+    the L1's restarts), or with none again."""
+    l1_ssh('sudo virsh destroy %s' % L2, timeout=60)
+    conf = '/etc/modprobe.d/nestedkvm-soak.conf'
+    write = ('echo %s | sudo tee %s >/dev/null' % (shlex.quote('options kvm_amd ' + parameters), conf) if parameters
+             else 'sudo rm -f %s' % conf)
+    code, output = l1_ssh('%s && sudo modprobe -r kvm_amd && sudo modprobe kvm_amd && grep . '
+                          '/sys/module/kvm_amd/parameters/*' % write, timeout=120)
+    print(output, flush=True)
+    if code != 0:
+        sys.exit('soak: could not reload kvm_amd in the L1 with %r' % parameters)
+
+
+def lab(extra_vars):
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
+               os.path.join(ROOT, 'inventories', 'local'), os.path.join(ROOT, 'site.yml')]
+    for item in extra_vars:
+        command += ['-e', item]
+    print('soak: building the lab: %s' % ' '.join(shlex.quote(c) for c in command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--boots', type=int, default=30, help='L2 boots inside one L1')
+    parser.add_argument('--l1-boots', type=int, default=3,
+                        help='fresh L1 starts: one before the L2 boots, the others after, each followed by an L2 boot')
+    parser.add_argument('--variant', default='default', help='name of what is measured, for the results')
+    parser.add_argument('--extra-vars', '-e', action='append', default=[], help='for site.yml, e.g. l1_hypervisor_vcpus=1')
+    parser.add_argument('--l1-kvm-amd', default='', help="kvm_amd parameters to load in the L1, e.g. 'vgif=0 avic=0'")
+    parser.add_argument('--no-lab', action='store_true', help='use the running lab as it is')
+    parser.add_argument('--results', default=os.path.join(HERE, 'results.json'))
+    options = parser.parse_args()
+
+    if not options.no_lab:
+        lab(options.extra_vars)
+    soak = Soak(options.variant)
+    started = time.monotonic()
+    # A fresh L1 first: a definition site.yml just changed (console logs, vCPUs) applies from its next start.
+    if not soak.boot_l1():
+        sys.exit('soak: the L1 does not boot')
+    if options.l1_kvm_amd:
+        set_kvm_amd(options.l1_kvm_amd)
+    for number in range(options.boots):
+        if not soak.boot_l2() and not soak.boot_l1():
+            sys.exit('soak: the L1 does not come back; stopping after %d L2 boots' % (number + 1))
+    for _number in range(options.l1_boots - 1):
+        if soak.boot_l1():
+            soak.boot_l2()
+    if options.l1_kvm_amd:
+        set_kvm_amd('')
+    result = soak.summary()
+    result.update(seconds=round(time.monotonic() - started), kvm_amd=options.l1_kvm_amd,
+                  extra_vars=options.extra_vars, date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    for level in ('L1', 'L2'):
+        print('soak %s %s: %s' % (options.variant, level, json.dumps(result[level], sort_keys=True)), flush=True)
+    try:
+        with open(options.results) as handle:
+            results = json.load(handle)
+    except (OSError, ValueError):
+        results = {}
+    results.setdefault('soak', {})[options.variant] = result
+    with open(options.results, 'w') as handle:
+        json.dump(results, handle, indent=2, sort_keys=True)
+        handle.write('\n')
+
+
+if __name__ == '__main__':
+    main()
