@@ -220,8 +220,8 @@ def lab_phases(record):
     for key, prefix in (('l0', 'L0 hosts'), ('l1', 'L1 hypervisors'), ('l2', 'L2 guests')):
         phases[key] = sum(seconds for name, seconds in plays.items() if name.startswith(prefix))
     phases['l1'] -= image  # the image is built in the L1 play
-    phases['l1_boot'] = tasks_named('Wait for SSH on the L1')
-    phases['l2_boot'] = tasks_named('Wait for SSH on the guest', 'Wait for the guest agent')
+    phases['l1_boot'] = tasks_named('Wait until the L1 answers', 'Log in to the L1')
+    phases['l2_boot'] = tasks_named('Wait until the guest answers', 'Log in to the guest')
     return phases
 
 
