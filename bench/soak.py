@@ -74,14 +74,15 @@ class Soak:
         with Connection(L0_URI) as connection:
             return _domain_health.domain_status(connection, L1, local=True, console_lines=15)
 
-    def l1_failure(self, since):
-        """The kind of L1 failure, from the L0's view, once the L1 stopped answering; None while it still answers."""
+    def l1_failure(self, since, silence=L1_SILENCE):
+        """The kind of L1 failure, from the L0's view, once the L1 has not answered since ``since``; None while that is
+        not (yet) a failure."""
         status = self.l1_status()
         if status['state'] in _domain_health.FINAL_STATES:
             return 'qemu_crash', status
         if any('Kernel panic' in line for line in status['console_tail']):
             return 'l1_panic', status
-        if time.monotonic() - since >= L1_SILENCE:
+        if time.monotonic() - since >= silence:
             return 'l1_hang', status
         return None, status
 
@@ -99,7 +100,8 @@ class Soak:
             code, output = l1_ssh(port_check, timeout=20)
             if code in (124, 255):
                 silent_since = silent_since or time.monotonic()
-                kind, status = self.l1_failure(silent_since)
+                # A booting L1 does not answer yet: only its own bound makes that a hang.
+                kind, status = self.l1_failure(silent_since, bound if level == 'L1' else L1_SILENCE)
                 if kind:
                     return kind, time.monotonic() - started, _domain_health.describe(status, 'the L0')
             else:
