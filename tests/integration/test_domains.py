@@ -19,6 +19,12 @@ def test_two_domains_cannot_claim_one_forwarded_port(playbook):
     playbook('port_conflict.yml')
 
 
+def test_user_network_backends_forward_loopback_only_and_taint_only_the_qemu_netdev(playbook):
+    # Starts a tiny domain twice. On Debian 12's libvirt 9.0 both runs are the QEMU netdev; on libvirt 10.6+ with
+    # passt installed the unrestricted one is passt (docs/stacks.md).
+    playbook('user_network_backends.yml')
+
+
 def test_roles_refuse_bad_variables_first(playbook):
     playbook('role_bad_vars.yml')
 
