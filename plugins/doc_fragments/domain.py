@@ -49,6 +49,25 @@ options:
   cpu_model:
     description: CPU model name for O(cpu_mode=custom), e.g. V(EPYC) or V(Skylake-Server).
     type: str
+  cpu_topology:
+    description:
+      - How the vCPUs are laid out. By default one socket with O(vcpus) cores and one thread each; without any
+        topology libvirt would give QEMU one socket per vCPU, and Windows editions limited to one or two sockets
+        would then use fewer CPUs than the guest has.
+      - The product of O(cpu_topology.sockets), O(cpu_topology.cores) and O(cpu_topology.threads) must be O(vcpus).
+    type: dict
+    suboptions:
+      sockets:
+        description: Sockets.
+        type: int
+        default: 1
+      cores:
+        description: Cores per socket. Defaults to O(vcpus) divided by sockets times threads.
+        type: int
+      threads:
+        description: Threads per core.
+        type: int
+        default: 1
   virt_type:
     description:
       - libvirt domain type. V(kvm) needs a usable /dev/kvm with VT-x/AMD-V behind the URI.
@@ -205,11 +224,12 @@ options:
         default: false
   graphics:
     description:
-      - Graphical console. V(none) leaves only the serial console (C(virsh console)).
-      - V(vnc) and V(spice) listen on 127.0.0.1 only (use an SSH tunnel) and need O(graphics_password).
+      - Graphical console. V(none) leaves only the serial console (C(virsh console)). The default is V(none), and
+        V(vnc) for the V(windows11) profile of M(nestedkvm.stack.l2_domain).
+      - V(vnc) and V(spice) listen on 127.0.0.1 only (use an SSH tunnel) and need O(graphics_password). They come
+        with a VGA video device and a USB tablet (an absolute pointer).
     type: str
     choices: [none, vnc, spice]
-    default: none
   graphics_password:
     description: Password of the graphical console (VNC allows at most 8 characters). Never shown in output.
     type: str

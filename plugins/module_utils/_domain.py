@@ -46,6 +46,21 @@ _SHUTOFF = 5
 _METADATA_ONLY = frozenset(['ownership'])
 
 
+# A system disk with less than this allocated has had nothing installed on it (a new qcow2 holds ~200 KiB).
+EMPTY_DISK_BYTES = 1024 ** 2
+
+
+def installer_boots_first(spec, plans):
+    """Boot install_iso before the disk while the system disk (the first) is empty: new, or with (almost) nothing
+    allocated and no backing image. Once something is installed, the disk goes first again."""
+    if not any(option == 'install_iso' for option, _path in spec.cdroms) or not plans:
+        return False
+    system = plans[0]
+    if system.backing is not None:
+        return False
+    return system.volume is None or system.volume.info()[2] < EMPTY_DISK_BYTES
+
+
 def describe(root):
     """_domain_xml.describe, with whose the domain is (see _ownership)."""
     description = _domain_xml.describe(root)
@@ -145,6 +160,7 @@ class DomainManager:
         domain_uuid = domain.UUIDString() if domain is not None else str(uuid.uuid4())
 
         plans = self.storage.plan_disks(spec, owned, disk_sources(live) if live is not None else ())
+        spec.installer_first = installer_boots_first(spec, plans)
         for option, path in spec.cdroms:
             if not self.storage.iso_exists(path):
                 raise OptionError(option, "ISO image '%s' was not found on the host behind %s: check the path"

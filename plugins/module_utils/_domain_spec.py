@@ -59,6 +59,13 @@ KERNEL_BOOT_OPTIONS = dict(
 )
 
 
+TOPOLOGY_OPTIONS = dict(
+    sockets=dict(type='int', default=1),
+    cores=dict(type='int'),
+    threads=dict(type='int', default=1),
+)
+
+
 def domain_argument_spec():
     """Options every domain module takes; each module adds its few own ones."""
     return dict(
@@ -69,13 +76,14 @@ def domain_argument_spec():
         memory=dict(type='str'),
         cpu_mode=dict(type='str', choices=['host-passthrough', 'host-model', 'custom', 'maximum']),
         cpu_model=dict(type='str'),
+        cpu_topology=dict(type='dict', options=TOPOLOGY_OPTIONS),
         virt_type=dict(type='str', choices=['auto', 'kvm', 'qemu'], default='auto'),
         machine=dict(type='str', choices=['q35', 'pc'], default='q35'),
         firmware=dict(type='str', choices=['bios', 'efi']),
         disks=dict(type='list', elements='dict', default=[], options=DISK_OPTIONS),
         cloud_init=dict(type='dict', options=CLOUD_INIT_OPTIONS),
         networks=dict(type='list', elements='dict', default=[], options=NETWORK_OPTIONS),
-        graphics=dict(type='str', choices=['none', 'vnc', 'spice'], default='none'),
+        graphics=dict(type='str', choices=['none', 'vnc', 'spice']),
         graphics_password=dict(type='str', no_log=True),
         console_log=dict(type='bool', default=True),
         kernel_boot=dict(type='dict', options=KERNEL_BOOT_OPTIONS),
@@ -157,10 +165,12 @@ class DomainSpec:
     cpu_mode = None
     cpu_model = None
     cpu_features = ()  # (policy, name) pairs
+    topology = None  # (sockets, cores, threads), their product is vcpus
     firmware = 'bios'
     secure_boot = False
     tpm = False
     hyperv = False
+    hyperv_nested = None  # None, or 'intel'/'amd': Hyper-V's nested enlightenments for a guest that is a hypervisor
     osinfo = None
     disks = ()
     cdroms = ()  # paths of ISO images (install media, driver disks)
@@ -169,6 +179,8 @@ class DomainSpec:
     user_network_backend = None  # 'passt' or 'qemu-commandline' when there are user-mode interfaces
     graphics = 'none'
     graphics_password = None
+    video = None  # the video model shown on the graphical console, None without one
+    installer_first = False  # boot the install_iso before the disk (set by the engine while the disk is empty)
     console_log = None  # path of the serial console's log file on the host, or None
     kernel_boot = None
 
@@ -198,6 +210,7 @@ class DomainSpec:
 
         spec._resolve_virt_type(params, host, warn)
         spec._resolve_cpu(params, host, warn)
+        spec._resolve_topology(params.get('cpu_topology'))
         spec._resolve_firmware(params)
         spec.disks = tuple(spec._disk(i, d, defaults) for i, d in enumerate(params['disks']))
         spec._check_unique('disks', [d.name for d in spec.disks])
@@ -309,6 +322,33 @@ class DomainSpec:
             feature = self._nested_feature(host, warn)
             if mode != 'host-passthrough':
                 self.cpu_features = (('require', feature),)
+            if self.profile == 'windows11' and self.virt_type == 'kvm':
+                # QEMU's Hyper-V docs: nested Hyper-V (Windows' VBS) uses synthetic timers in direct mode only, and
+                # Enlightened VMCS (Intel only) speeds up its nested guests' exits.
+                self.hyperv_nested = 'intel' if feature == 'vmx' else 'amd'
+        elif self.profile == 'windows11':
+            # Windows 11 turns on virtualization-based security wherever it sees VT-x/AMD-V, which makes this guest
+            # a hypervisor one level further down: hide it unless nested asks for it.
+            hidden = host.virtualization_feature if self.virt_type == 'kvm' else 'svm'  # TCG's maximum has svm
+            if hidden:
+                self.cpu_features = (('disable', hidden),)
+
+    def _resolve_topology(self, topology):
+        # Without a topology libvirt gives QEMU one socket per vCPU, and Windows editions limited to one or two
+        # sockets then use fewer CPUs than the guest has: one socket with N cores unless asked otherwise.
+        if not topology:
+            self.topology = (1, self.vcpus, 1)
+            return
+        sockets, threads = topology['sockets'], topology['threads']
+        cores = topology['cores'] if topology['cores'] is not None else self.vcpus // max(sockets * threads, 1)
+        for name, value in (('sockets', sockets), ('cores', cores), ('threads', threads)):
+            if value < 1:
+                raise OptionError('cpu_topology.%s' % name, 'must be at least 1, got %d' % value)
+        if sockets * cores * threads != self.vcpus:
+            raise OptionError('cpu_topology', '%d sockets x %d cores x %d threads is %d vCPUs, but vcpus is %d: they '
+                                              'must match' % (sockets, cores, threads, sockets * cores * threads,
+                                                              self.vcpus))
+        self.topology = (sockets, cores, threads)
 
     def _nested_feature(self, host, warn):
         """The CPU flag an L1 needs to be a hypervisor itself, or an OptionError if L0 cannot offer it."""
@@ -410,11 +450,17 @@ class DomainSpec:
         return 'qemu-commandline'
 
     def _resolve_graphics(self, params):
-        self.graphics = params['graphics']
+        # Windows Setup has no serial console: the windows11 profile has a graphical one unless told otherwise.
+        self.graphics = params['graphics'] or ('vnc' if self.profile == 'windows11' else 'none')
         self.graphics_password = params['graphics_password']
         if self.graphics != 'none' and not self.graphics_password:
             raise OptionError('graphics_password', 'a %s console needs a password (it listens on 127.0.0.1 only, '
-                                                   'but any local user could reach it otherwise)' % self.graphics)
+                                                   'but any local user could reach it otherwise)%s'
+                              % (self.graphics, '; the windows11 profile has one by default (set graphics none for '
+                                                'none)' if params['graphics'] is None else ''))
+        if self.graphics != 'none':
+            # A known model rather than libvirt's pick: VGA works with OVMF's GOP and Windows' inbox display driver.
+            self.video = 'vga'
         if self.graphics == 'vnc' and len(self.graphics_password) > 8:
             raise OptionError('graphics_password', 'VNC passwords are limited to 8 characters')
 

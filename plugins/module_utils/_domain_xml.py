@@ -104,9 +104,11 @@ def _build_os(root, spec):
             _sub(os_el, 'initrd', spec.kernel_boot['initrd'])
         if spec.kernel_boot.get('cmdline'):
             _sub(os_el, 'cmdline', spec.kernel_boot['cmdline'])
-    _sub(os_el, 'boot', dev='hd')
-    if spec.cdroms:
-        _sub(os_el, 'boot', dev='cdrom')
+    # The installer first while the system disk is empty (Windows Setup's own "press any key to boot from CD"
+    # then passes to the disk on its reboots), the disk first once something is installed.
+    order = ['cdrom', 'hd'] if spec.installer_first else (['hd', 'cdrom'] if spec.cdroms else ['hd'])
+    for dev in order:
+        _sub(os_el, 'boot', dev=dev)
 
 
 def _build_features(root, spec):
@@ -116,7 +118,11 @@ def _build_features(root, spec):
     if spec.hyperv:
         hyperv = _sub(features, 'hyperv', mode='custom')
         for name in spec.hyperv_enlightenments:
-            _sub(hyperv, name, state='on', retries='8191' if name == 'spinlocks' else None)
+            element = _sub(hyperv, name, state='on', retries='8191' if name == 'spinlocks' else None)
+            if name == 'stimer' and spec.hyperv_nested:
+                _sub(element, 'direct', state='on')
+        if spec.hyperv_nested == 'intel':
+            _sub(hyperv, 'evmcs', state='on')
     if spec.secure_boot:
         _sub(features, 'smm', state='on')
 
@@ -126,6 +132,9 @@ def _build_cpu(root, spec):
     if spec.cpu_mode == 'custom':
         cpu.set('match', 'exact')
         _sub(cpu, 'model', spec.cpu_model, fallback='forbid')
+    if spec.topology:
+        sockets, cores, threads = spec.topology
+        _sub(cpu, 'topology', sockets=sockets, dies=1, cores=cores, threads=threads)
     for policy, name in spec.cpu_features:
         _sub(cpu, 'feature', policy=policy, name=name)
 
@@ -168,6 +177,11 @@ def _build_devices(devices, spec, disk_paths, seed_path):
         # Only ever on loopback: reach it through an SSH tunnel.
         element = _sub(devices, 'graphics', type=spec.graphics, autoport='yes', passwd=spec.graphics_password)
         _sub(element, 'listen', type='address', address='127.0.0.1')
+    if spec.video:
+        video = _sub(devices, 'video')
+        _sub(video, 'model', type=spec.video, heads=1, primary='yes')
+        # An absolute pointer, so the console's mouse goes where it is pointed.
+        _sub(devices, 'input', type='tablet', bus='usb')
     serial = _sub(devices, 'serial', type='pty')
     if spec.console_log:
         # Rewritten at each start: the file shows this boot (firmware messages, kernel, login prompt).
@@ -255,7 +269,10 @@ def _merge_metadata(merged, desired):
 
 
 def _merge_devices(merged_devices, desired_devices):
-    live_devices = [d for d in merged_devices if d.tag in _MANAGED_DEVICES or _is_agent_channel(d)]
+    # The video device and tablet are ours only while we ask for a console; without one, libvirt's or the user's stay.
+    console = desired_devices.find('video') is not None
+    live_devices = [d for d in merged_devices if d.tag in _MANAGED_DEVICES or _is_agent_channel(d)
+                    or (console and (d.tag == 'video' or _is_tablet(d)))]
     for device in live_devices:
         merged_devices.remove(device)
     live_interfaces = [d for d in live_devices if d.tag == 'interface']
@@ -272,6 +289,10 @@ def _merge_devices(merged_devices, desired_devices):
         if twin is not None and twin.find('address') is not None and device.find('address') is None:
             device.append(copy.deepcopy(twin.find('address')))
         merged_devices.append(device)
+
+
+def _is_tablet(device):
+    return device.tag == 'input' and device.get('type') == 'tablet' and device.get('bus') == 'usb'
 
 
 def _is_agent_channel(device):
@@ -366,6 +387,7 @@ def describe(root):
         interfaces=[_describe_interface(i) for i in root.iterfind('devices/interface')],
         user_networks=root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS}),
         graphics=[_describe_graphics(g) for g in root.iterfind('devices/graphics')],
+        video=sorted(v.get('type') for v in root.iterfind('devices/video/model')),
         console_log=root.xpath('string(devices/serial[1]/log/@file)') or None,
         tpm=[(t.get('model'), t.find('backend').get('type') if t.find('backend') is not None else None,
               t.find('backend').get('version') if t.find('backend') is not None else None)
@@ -399,7 +421,8 @@ def _describe_features(features):
     described = {}
     for feature in features:
         if feature.tag == 'hyperv':
-            described['hyperv'] = sorted(e.tag for e in feature if e.get('state') == 'on')
+            described['hyperv'] = sorted([e.tag for e in feature if e.get('state') == 'on'] + [
+                'stimer-direct' for e in feature.iterfind("stimer/direct[@state='on']")])
         elif feature.tag == 'smm':
             described['smm'] = feature.get('state', 'on')
         elif feature.tag in ('acpi', 'apic'):
@@ -410,8 +433,11 @@ def _describe_features(features):
 def _describe_cpu(cpu):
     if cpu is None:
         return None
+    topology = cpu.find('topology')
     return dict(mode=cpu.get('mode', 'custom'), model=cpu.findtext('model'),
-                features=sorted((f.get('policy', 'require'), f.get('name')) for f in cpu.iterfind('feature')))
+                features=sorted((f.get('policy', 'require'), f.get('name')) for f in cpu.iterfind('feature')),
+                topology=[int(topology.get(n, 1)) for n in ('sockets', 'cores', 'threads')] if topology is not None
+                else None)
 
 
 def _describe_clock(clock):

@@ -41,17 +41,39 @@ options:
       - V(ubuntu22.04) - 2 vCPUs, 2 GiB, virtio; meant for the Ubuntu 22.04 cloud image with O(cloud_init).
       - V(windows11) - q35, UEFI with Secure Boot and Microsoft keys enrolled (OVMF, SMM), an emulated TPM 2.0
         (swtpm, CRB), Hyper-V enlightenments and a Hyper-V clock (with KVM only, emulation refuses them),
-        local-time clock, SATA disk and e1000e NIC unless set otherwise. Refuses less than Windows 11 needs,
+        local-time clock, SATA disk and e1000e NIC unless set otherwise, a VNC console on 127.0.0.1 (needs
+        O(graphics_password); O(graphics=none) for none) with a VGA video device and a USB tablet, and vmx/svm hidden
+        (see O(nested)). Refuses less than Windows 11 needs,
         2 vCPUs, 4 GiB memory, a 64 GiB system disk (the first of O(disks)).
     type: str
     choices: [linux, ubuntu22.04, windows11]
     default: linux
   install_iso:
-    description: Absolute path of an installation ISO on the host, attached as a CD-ROM and booted after the disk.
+    description:
+      - Absolute path of an installation ISO on the host, attached as a CD-ROM.
+      - It boots first while the system disk (the first of O(disks)) is empty - new, or with less than 1 MiB
+        allocated and no backing image - so the installer starts on the first boot; Windows Setup's own "Press any
+        key to boot from CD or DVD" prompt then times out on its reboots and the disk boots. Once something is
+        installed on the disk, the next run puts the disk first (a change of the definition, which a running guest
+        takes at its next boot, see RV(reboot_required)). The ISO stays attached until you drop the option.
     type: str
   virtio_iso:
     description: Absolute path of a driver ISO (e.g. virtio-win) on the host, attached as a second CD-ROM.
     type: str
+  nested:
+    description:
+      - Give the guest VT-x/AMD-V, as M(nestedkvm.stack.l1_domain) does (checked the same way against what KVM in the
+        L1 offers).
+      - For V(windows11) the default V(false) hides vmx/svm from the guest (C(<feature policy="disable">)). Windows 11
+        turns on virtualization-based security (VBS) wherever it sees them, which makes the guest a hypervisor one
+        level further down (an L3 inside the L2), a depth that QEMU/KVM and Hyper-V's Enlightened VMCS are not built
+        for; Windows then runs without VBS and HVCI.
+      - V(true) on V(windows11) with KVM keeps vmx/svm and adds what QEMU's Hyper-V documentation says nested Hyper-V
+        needs - synthetic timers in direct mode (C(hv-stimer-direct)), and on Intel only Enlightened VMCS
+        (C(hv-evmcs), which disables posted interrupts).
+      - For the other profiles V(false) leaves the CPU as O(cpu_mode) gives it.
+    type: bool
+    default: false
 seealso:
   - module: nestedkvm.stack.l1_domain
   - module: nestedkvm.stack.kvm_host_info
@@ -179,6 +201,7 @@ def main():
         profile=dict(type='str', choices=['linux', 'ubuntu22.04', 'windows11'], default='linux'),
         install_iso=dict(type='str'),
         virtio_iso=dict(type='str'),
+        nested=dict(type='bool', default=False),
     ))
 
 

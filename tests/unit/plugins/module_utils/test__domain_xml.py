@@ -2,6 +2,7 @@
 plus merge (identity carried over) and describe (libvirt's normalizations are not changes)."""
 
 import copy
+import os
 
 import pytest
 from lxml import etree
@@ -136,7 +137,7 @@ def test_nested_off_adds_no_feature():
 def test_windows11_profile():
     disks = [dict(name='system', size='64GiB')]
     _spec, root = build(level=2, profile='windows11', nested=False, disks=disks, install_iso='/i/win.iso',
-                        virtio_iso='/i/virtio.iso')
+                        virtio_iso='/i/virtio.iso', graphics_password='s3cret')
     assert root.find('os').get('firmware') == 'efi'
     assert sorted(root.xpath('os/firmware/feature[@enabled="yes"]/@name')) == ['enrolled-keys', 'secure-boot']
     assert root.find('features/smm').get('state') == 'on'
@@ -151,7 +152,7 @@ def test_windows11_profile():
 
 def test_windows11_without_kvm_drops_hyperv_only():
     _spec, root = build(host=NO_VT, level=2, profile='windows11', nested=False,
-                        disks=[dict(name='system', size='64GiB')])
+                        disks=[dict(name='system', size='64GiB')], graphics_password='s3cret')
     assert root.find('features/hyperv') is None
     assert root.find('devices/tpm') is not None and root.find('features/smm') is not None
 
@@ -317,7 +318,9 @@ LIVE = """
     <boot dev='hd'/>
   </os>
   <features><acpi/><apic/><vmport state='off'/></features>
-  <cpu mode='host-passthrough' check='none' migratable='on'/>
+  <cpu mode='host-passthrough' check='none' migratable='on'>
+    <topology sockets='1' dies='1' cores='2' threads='1'/>
+  </cpu>
   <clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>
   <on_poweroff>destroy</on_poweroff>
   <devices>
@@ -366,7 +369,7 @@ def test_libvirt_defaults_are_not_changes():
 def test_merge_keeps_identity_and_what_we_do_not_manage(rng):
     live, desired = live_and_desired(vcpus=4)
     merged = _domain_xml.merge(live, desired)
-    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == ['vcpus']
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == ['cpu', 'vcpus']  # cores too
     assert merged.findtext('uuid') == '0b8c2c32-1111-2222-3333-444455556666'
     assert merged.xpath('devices/interface/mac/@address') == ['52:54:00:5e:aa:01']
     assert merged.xpath('devices/disk/address/@bus') == ['0x04']
@@ -421,3 +424,43 @@ def test_forwarded_ports_are_read_back_from_the_definition():
                                                               dict(host_port=5353, guest_port=53, protocol='udp')])])
     assert _domain_xml.forwarded_ports(root) == {('tcp', 2222), ('udp', 5353)}
     assert _domain_xml.forwarded_ports(build()[1]) == set()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Windows 11 as a person installs it: stored expected definitions (tests/unit/fixtures/windows11), each valid
+# against libvirt's schema. Intel and AMD L1s with KVM; vmx/svm hidden by default, or nesting for VBS.
+
+WINDOWS11_FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'windows11')
+
+
+@pytest.mark.parametrize('vendor, host', [('intel', INTEL_KVM), ('amd', AMD_KVM)])
+@pytest.mark.parametrize('nested', [False, True])
+def test_windows11_definition_matches_the_stored_one(rng, vendor, host, nested):
+    spec, root = build(host=host, level=2, profile='windows11', nested=nested, vcpus=4, memory='8GiB',
+                       disks=[dict(name='system', size='80GiB')], install_iso='/i/win11.iso',
+                       virtio_iso='/i/virtio-win.iso', graphics_password='s3cret',
+                       networks=[dict(source='default')], warnings=[])
+    spec.installer_first = True  # what the engine decides for a new, empty system disk
+    root = _domain_xml.build(spec, ['/pool/%s' % d.volume for d in spec.disks], None, owned_volumes=())
+    assert_valid(rng, root)
+    text = etree.tostring(root, pretty_print=True).decode()
+    name = '%s-%s.xml' % (vendor, 'nested' if nested else 'default')
+    if os.environ.get('NESTEDKVM_UPDATE_FIXTURES'):  # after a deliberate change: rewrite, then review the git diff
+        with open(os.path.join(WINDOWS11_FIXTURES, name), 'w') as handle:
+            handle.write(text)
+    with open(os.path.join(WINDOWS11_FIXTURES, name)) as handle:
+        assert text == handle.read(), name
+    flag = 'vmx' if vendor == 'intel' else 'svm'
+    features = root.xpath('cpu/feature')
+    hyperv = root.find('features/hyperv')
+    if nested:
+        assert features == [] and root.find('cpu').get('mode') == 'host-passthrough'
+        assert hyperv.find('stimer/direct').get('state') == 'on'
+        assert (hyperv.find('evmcs') is not None) is (vendor == 'intel')  # Enlightened VMCS is Intel-only
+    else:
+        assert [(f.get('policy'), f.get('name')) for f in features] == [('disable', flag)]
+        assert hyperv.find('stimer/direct') is None and hyperv.find('evmcs') is None
+    assert root.xpath('cpu/topology/@cores') == ['4'] and root.xpath('cpu/topology/@sockets') == ['1']
+    assert root.xpath('devices/graphics/listen/@address') == ['127.0.0.1']
+    assert root.xpath('devices/video/model/@type') == ['vga']
+    assert root.xpath('os/boot/@dev') == ['cdrom', 'hd']

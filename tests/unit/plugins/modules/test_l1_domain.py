@@ -58,7 +58,7 @@ def test_check_mode_predicts_and_touches_nothing(run_module, hypervisor):
 def test_a_change_to_a_running_domain_is_saved_diffed_and_flagged(run_module, hypervisor):
     first = run_module(l1_domain, args())
     check = run_module(l1_domain, args(memory='2GiB', vcpus=3), check=True, diff=True)
-    assert check['changed'] and check['changed_facts'] == ['current_memory_kib', 'memory_kib', 'vcpus']
+    assert check['changed'] and check['changed_facts'] == ['cpu', 'current_memory_kib', 'memory_kib', 'vcpus']
     assert hypervisor.domain('l1a').info()[1] == 1024 * 1024  # check mode changed nothing
     result = run_module(l1_domain, args(memory='2GiB', vcpus=3), diff=True)
     assert result['changed'] and result['reboot_required'] and result['state'] == 'running'
@@ -243,7 +243,8 @@ def test_the_emulated_l1_keeps_its_emulated_amd_v(run_module, hypervisor, kvm_l0
     kvm_l0('intel-not-nested.xml')
     result = run_module(l1_domain, args(virt_type='qemu', state='present'))
     assert 'failed' not in result, result
-    assert result['definition']['cpu'] == dict(mode='maximum', model=None, features=[['require', 'svm']])
+    assert result['definition']['cpu'] == dict(mode='maximum', model=None, features=[['require', 'svm']],
+                                               topology=[1, 2, 1])
 
 
 def test_nesting_that_cannot_be_read_is_a_warning(run_module, hypervisor, monkeypatch):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures('roomy_host')
 
 
 def args(**overrides):
-    values = dict(name='win', uri=TEST_URI, virt_type='qemu', profile='windows11',
+    values = dict(name='win', uri=TEST_URI, virt_type='qemu', profile='windows11', graphics_password='s3cret',
                   disks=[dict(name='system', pool=TEST_POOL, size='64GiB')])
     values.update(overrides)
     return values
@@ -53,4 +53,50 @@ def test_iso_in_a_pool_is_attached_as_cdrom(run_module, hypervisor):
     result = run_module(l2_domain, args(state='present', install_iso=iso))
     cdroms = [d for d in result['definition']['disks'] if d['device'] == 'cdrom']
     assert [d['source'] for d in cdroms] == [iso]
-    assert result['definition']['os']['boot'] == ['hd', 'cdrom']
+    assert result['definition']['os']['boot'] == ['cdrom', 'hd']  # the system disk is new, so empty
+
+
+def test_the_installer_boots_first_only_while_the_disk_is_empty(run_module, hypervisor, monkeypatch):
+    import libvirt
+    # The test driver reports every volume as fully allocated and never writes one (no guest runs): the allocation
+    # is reported as a real qcow2 shows it, new (~200 KiB) and then after Windows was installed on it (20 GiB).
+    allocated = dict(bytes=196608)
+    real_info = libvirt.virStorageVol.info
+    monkeypatch.setattr(libvirt.virStorageVol, 'info', lambda self: [*real_info(self)[:2], allocated['bytes']]
+                        if self.name().startswith('win@') else real_info(self))
+    iso = hypervisor.add_volume('win11.iso', fmt='raw')
+    first = run_module(l2_domain, args(state='present', install_iso=iso))
+    assert first['definition']['os']['boot'] == ['cdrom', 'hd']
+    assert not run_module(l2_domain, args(state='present', install_iso=iso))['changed']  # still empty: no change
+    allocated['bytes'] = 20 * 1024 ** 3
+    installed = run_module(l2_domain, args(state='present', install_iso=iso))
+    assert installed['changed'] and installed['changed_facts'] == ['os']
+    assert installed['definition']['os']['boot'] == ['hd', 'cdrom']
+    assert not run_module(l2_domain, args(state='present', install_iso=iso))['changed']
+
+
+def test_windows11_has_a_console_by_default(run_module, hypervisor):
+    result = run_module(l2_domain, args(state='present'))
+    assert result['definition']['graphics'] == [dict(type='vnc', listen='127.0.0.1', password='********')]
+    assert result['definition']['video'] == ['vga']
+    assert 's3cret' not in str(result)
+    assert hypervisor.domain('win').XMLDesc(0).count("<input type='tablet' bus='usb'") == 1
+    # without a password it is refused before anything is made
+    refused = run_module(l2_domain, dict(args(name='win2'), graphics_password=None))
+    assert refused['failed'] and refused['option'] == 'graphics_password'
+    assert 'windows11 profile has one by default' in refused['msg'] and hypervisor.domains() == ['win']
+    # graphics none opts out: the console goes (a video device, once there, is left like any device not managed)
+    plain = run_module(l2_domain, args(graphics='none', graphics_password=None, state='present'))
+    assert plain['changed'] and plain['definition']['graphics'] == []
+    assert not run_module(l2_domain, args(graphics='none', graphics_password=None, state='present'))['changed']
+
+
+def test_every_profile_has_one_socket_with_n_cores(run_module, hypervisor):
+    windows = run_module(l2_domain, args(state='present', vcpus=4))
+    assert windows['definition']['cpu']['topology'] == [1, 4, 1]
+    linux = run_module(l2_domain, dict(name='l2', uri=TEST_URI, virt_type='qemu', state='present', vcpus=2,
+                                       cpu_topology=dict(sockets=2, threads=1)))
+    assert linux['definition']['cpu']['topology'] == [2, 1, 1]
+    bad = run_module(l2_domain, dict(name='l3', uri=TEST_URI, virt_type='qemu', vcpus=4,
+                                     cpu_topology=dict(sockets=1, cores=3)))
+    assert bad['failed'] and bad['option'] == 'cpu_topology' and 'must match' in bad['msg']
