@@ -82,6 +82,12 @@ EXAMPLES = r'''
   ansible.builtin.set_fact:
     l1_virt_type: "{{ host.kvm_host.recommended_virt_type }}"
 
+- name: Judge an L0 from the controller, over SSH (libvirt's answers only; see kvm_host.unknown_facts)
+  nestedkvm.stack.kvm_host_info:
+    uri: qemu+ssh://root@l0.example.com/system
+  delegate_to: localhost
+  register: l0
+
 - name: Make /dev/kvm usable for QEMU where no udev does it
   ansible.builtin.shell: chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
   become: true
