@@ -29,12 +29,13 @@ def test_roles_refuse_bad_variables_first(playbook):
     playbook('role_bad_vars.yml')
 
 
-def test_console_passwords_and_host_keys_never_reach_the_output(playbook, tmp_path):
+def test_console_passwords_host_keys_and_cloud_init_never_reach_the_output(playbook, tmp_path):
     key = str(tmp_path / 'host_key')
     subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key], check=True)
     with open(key) as private:
         secret_lines = private.read().splitlines()[1:-1]  # the base64 body
     output = playbook('secrets.yml', '-vvv', '--diff', nk_host_key=key)
     assert 'Nk7s3Cr' not in output and 'rC3s7kN' not in output
+    assert [s for s in ('NkSaltIt', 'NkHashSecretValue', 'NkFileSecretContent', 'NkWifiSecret') if s in output] == []
     assert not [line for line in secret_lines if line in output]
     assert 'graphics_password' in output and 'ssh_host_keys' in output  # the options were there, masked
