@@ -12,12 +12,25 @@ import time
 
 import pytest
 
-from conftest import PREFIX
+from conftest import PREFIX, libvirt
 
 pytestmark = pytest.mark.integration
 
 NAME = PREFIX + 'hang'
 CONSOLE_LOG = '/var/log/libvirt/qemu/%s-serial.log' % NAME
+
+
+@pytest.fixture(autouse=True)
+def gone_afterwards(system):
+    """Other tests compare every domain of the tier's prefix: this one's must not outlive its test."""
+    yield
+    try:
+        domain = system.lookupByName(NAME)
+    except libvirt.libvirtError:
+        return
+    if domain.isActive():
+        domain.destroy()
+    domain.undefine()
 
 
 def cached_kernel():

@@ -30,18 +30,30 @@ def own_pool(system):
     base = '/var/lib/libvirt/images' if os.path.isdir('/var/lib/libvirt/images') else tempfile.gettempdir()
     path = tempfile.mkdtemp(prefix=PREFIX, dir=base)
     os.chmod(path, 0o755)
+    _remove_pool(system)  # left by a run that died before its teardown
     pool = system.storagePoolDefineXML("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>"
                                        % (POOL, path), 0)
     pool.create(0)
     yield path
     for domain in system.listAllDomains():
         if domain.name().startswith(PREFIX):
+            if domain.isActive():
+                domain.destroy()
             domain.undefine()
-    for volume in pool.listAllVolumes():
-        volume.delete(0)
-    pool.destroy()
-    pool.undefine()
+    _remove_pool(system)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_pool(system):
+    try:
+        pool = system.storagePoolLookupByName(POOL)
+    except libvirt.libvirtError:
+        return
+    if pool.isActive():
+        for volume in pool.listAllVolumes():
+            volume.delete(0)
+        pool.destroy()
+    pool.undefine()
 
 
 def host_state(system, path):
