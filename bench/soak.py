@@ -172,7 +172,7 @@ def lab(extra_vars):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', 1)[0])
     parser.add_argument('--boots', type=int, default=30, help='L2 boots inside one L1')
     parser.add_argument('--l1-boots', type=int, default=3,
                         help='fresh L1 starts: one before the L2 boots, the others after, each followed by an L2 boot')
