@@ -3,7 +3,8 @@ wait until its SSH answers) and starts fresh L1s, and counts what happened to ea
 
   booted      the guest's SSH server answered within the bound (its boot time is kept)
   l1_panic    the L1 stopped answering and its serial console says "Kernel panic"
-  l1_hang     the L1 stopped answering (no SSH within 60 s) while its QEMU still runs: a wedged L1
+  l1_hang     the L1 stopped answering (no SSH within the bound) while its QEMU still runs: a wedged L1 (its vCPU
+              registers are kept: CPL=0 with HLT=0 on every vCPU is a kernel spinning)
   qemu_crash  the L1's QEMU died (libvirt: shut off, crashed) - e.g. TCG's assertion with a UEFI L2
   l2_hang     the L1 answers but the L2 did not within the bound
 
@@ -41,7 +42,9 @@ L1_PORT, L2_PORT = 2222, 2223
 LAB = os.environ.get('NESTEDKVM_LAB_DIR', os.path.join(ROOT, '.work'))
 L2_BOUND = 300  # seconds for an L2 to answer, as l2_guests_boot_timeout
 L1_BOUND = 600  # as l1_hypervisor_boot_timeout
-L1_SILENCE = 60  # seconds without an answer from the L1 before it counts as wedged
+# Seconds without an answer from the L1 before it counts as wedged. Measured here: under load an L1 whose L2 boots
+# can stay silent for over a minute and then answer again, so silence is judged by the L2's own bound.
+L1_SILENCE = L2_BOUND
 KINDS = ('booted', 'l1_panic', 'l1_hang', 'qemu_crash', 'l2_hang')
 
 
@@ -57,6 +60,14 @@ def l1_ssh(command, timeout=30):
     except subprocess.TimeoutExpired:
         return 124, ''
     return done.returncode, done.stdout
+
+
+def vcpus():
+    """The L1's vCPUs as QEMU's monitor shows them (privilege level, halted or not), for a wedged L1's evidence."""
+    done = subprocess.run(['virsh', '-c', L0_URI, 'qemu-monitor-command', L1, '--hmp', 'info registers -a'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60, check=False)
+    lines = [line.strip() for line in done.stdout.splitlines() if 'CPL=' in line or line.startswith('RIP=')]
+    return '\nvCPUs (info registers -a): ' + ' | '.join(lines)
 
 
 def banner(port):
@@ -103,7 +114,7 @@ class Soak:
                 # A booting L1 does not answer yet: only its own bound makes that a hang.
                 kind, status = self.l1_failure(silent_since, bound if level == 'L1' else L1_SILENCE)
                 if kind:
-                    return kind, time.monotonic() - started, _domain_health.describe(status, 'the L0')
+                    return kind, time.monotonic() - started, _domain_health.describe(status, 'the L0') + vcpus()
             else:
                 silent_since = None
                 if output.startswith('SSH-'):
