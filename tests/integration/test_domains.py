@@ -1,4 +1,5 @@
 import re
+import socket
 import subprocess
 
 import pytest
@@ -23,6 +24,13 @@ def test_user_network_backends_forward_loopback_only_and_taint_only_the_qemu_net
     # Starts a tiny domain twice. On Debian 12's libvirt 9.0 both runs are the QEMU netdev; on libvirt 10.6+ with
     # passt installed the unrestricted one is passt (docs/stacks.md).
     playbook('user_network_backends.yml')
+
+
+def test_a_host_port_this_host_cannot_give_is_refused_before_define(playbook):
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen(1)
+        playbook('port_unavailable.yml', nk_busy_port=busy.getsockname()[1])
 
 
 def test_roles_refuse_bad_variables_first(playbook):
