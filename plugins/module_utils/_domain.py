@@ -219,8 +219,9 @@ class DomainManager:
                 domain = self._create_and_define(live, pending, candidate, to_create,
                                                  seed_plan if seed_stale else None, seed_data, result)
                 after = describe(self._inactive_xml(domain))  # with what libvirt filled in (MACs)
-            else:
-                result['created_volumes'] = ['%s/%s' % p.key for p in to_create]
+            else:  # what _create_and_define would create: the new volumes, then a new or stale seed
+                would_create = to_create + ([seed_plan] if seed_stale else [])
+                result['created_volumes'] = ['%s/%s' % p.key for p in would_create]
             self.actions.append('define' if live is None else 'update definition (%s)' % ', '.join(config_changed))
 
         self._converge_state(domain, bool(set(config_changed) - _METADATA_ONLY) and live is not None, result)

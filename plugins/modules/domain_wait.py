@@ -117,6 +117,33 @@ domain_status:
     M(nestedkvm.stack.domain_status)).
   returned: when O(wait_for) was not reached
   type: dict
+  contains:
+    name:
+      description: O(name).
+      type: str
+    uri:
+      description: O(uri).
+      type: str
+    exists:
+      description: libvirt knows a domain of that name.
+      type: bool
+    state:
+      description: libvirt's state of the domain; null when it does not exist.
+      type: str
+    reason:
+      description: Why it is in that state.
+      type: str
+    qemu:
+      description: Its QEMU process (C(pid), C(alive), C(state), C(cpu_percent), C(threads)); null for a remote URI,
+        a guest that is not running, or when none is found.
+      type: dict
+    console_log:
+      description: The serial console's log file on that host; null when the domain keeps none.
+      type: str
+    console_tail:
+      description: Its last O(console_lines) lines.
+      type: list
+      elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -144,7 +144,7 @@ kvm_host:
     dmi:
       description: C(sys_vendor) and C(product_name) from C(/sys/class/dmi/id) (null where absent).
       type: dict
-      sample: {sys_vendor: QEMU, product_name: Standard PC (Q35 + ICH9, 2009)}
+      sample: {sys_vendor: QEMU, product_name: 'Standard PC (Q35 + ICH9, 2009)'}
     is_virtual_machine:
       description: The hypervisor flag is set or DMI names a hypervisor.
       type: bool

@@ -163,7 +163,8 @@ actions:
   elements: str
   sample: [define, start]
 created_volumes:
-  description: Volumes created (C(pool/volume)); in check mode, those that would be.
+  description: Volumes created (C(pool/volume)), the cloud-init seed included when it is made or made anew; in check mode,
+    those that would be.
   returned: unless O(state=absent)
   type: list
   elements: str
@@ -191,6 +192,64 @@ definition:
   description: The managed facts of the resulting definition (memory in KiB, CPU, disks, interfaces, ...); secrets hidden.
   returned: unless O(state=absent)
   type: dict
+  contains:
+    virt_type:
+      description: libvirt domain type, V(kvm) or V(qemu) (TCG emulation).
+      type: str
+    memory_kib:
+      description: Maximum memory, KiB.
+      type: int
+    current_memory_kib:
+      description: Memory at boot, KiB.
+      type: int
+    vcpus:
+      description: Number of virtual CPUs.
+      type: int
+    os:
+      description: C(machine) (such as V(q35)), C(firmware) (V(bios) or V(efi)), C(secure_boot), C(kernel), C(initrd),
+        C(cmdline) (direct kernel boot, else null) and C(boot) (the boot device order).
+      type: dict
+    features:
+      description: C(acpi), C(apic), C(smm) (V(on) where set) and C(hyperv) (the Hyper-V enlightenments turned on).
+      type: dict
+    cpu:
+      description: C(mode) (V(host-passthrough), V(host-model), V(maximum) or V(custom)), C(model) and C(features), a
+        list of [policy, name] pairs such as [V(require), V(svm)].
+      type: dict
+    clock:
+      description: C(offset) and the C(timers) present.
+      type: dict
+    disks:
+      description: Each disk's C(device) (V(disk) or V(cdrom)), C(target), C(bus), C(source) (file, block device or
+        volume) and C(format), by target.
+      type: list
+      elements: dict
+    interfaces:
+      description: Each libvirt network interface's C(type), C(source) (network or bridge), C(model) and C(mac).
+      type: list
+      elements: dict
+    user_networks:
+      description: The QEMU command-line arguments of user-mode networks (with their loopback port forwards).
+      type: list
+      elements: str
+    graphics:
+      description: Each console's C(type), C(listen) address and C(password) (always hidden).
+      type: list
+      elements: dict
+    console_log:
+      description: File the serial console is logged to, or null.
+      type: str
+    tpm:
+      description: Each TPM as [model, backend type, version], such as [V(tpm-crb), V(emulator), V(2.0)].
+      type: list
+      elements: list
+    owned_volumes:
+      description: The [pool, volume] pairs this module created for the domain (what O(remove_storage=true) deletes).
+      type: list
+      elements: list
+    seed_sha256:
+      description: SHA-256 of the cloud-init seed's content, or null without O(cloud_init).
+      type: str
 '''
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run_domain_module

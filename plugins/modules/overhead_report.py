@@ -20,7 +20,7 @@ description:
     operation) and overall (geometric mean), next to the typical ranges of the seed (L0 2-5 % against native, L1
     10-15 % against L0, L2 40-70 % against L0). Differences smaller than the samples' spread are marked.
   - Says so where there is no native baseline (the L0 is itself a virtual machine), and labels a chain whose L0 runs
-    its L1 under QEMU TCG an C(emulated L0 (no VT-x/AMD-V)); its L1 figure is then the cost of emulation, not
+    its L1 under QEMU TCG C(emulated L0) (no VT-x/AMD-V); its L1 figure is then the cost of emulation, not
     nesting.
   - Runs on the controller (delegate it to C(localhost)). A file is written only when its content differs, so the same
     figures give no change.
@@ -123,6 +123,16 @@ files:
   type: dict
   sample: {json: /srv/lab/overhead-report/overhead.json, markdown: /srv/lab/overhead-report/overhead.md,
            svg: /srv/lab/overhead-report/overhead.svg}
+  contains:
+    json:
+      description: Path of C(overhead.json).
+      type: str
+    markdown:
+      description: Path of C(overhead.md).
+      type: str
+    svg:
+      description: Path of C(overhead.svg).
+      type: str
 summary:
   description: A line per host (its overall overhead against its L0 and the typical range), for the play's output.
   returned: always
@@ -142,6 +152,31 @@ report:
       and C(exits) (C(source), C(counters), C(exits), C(per_second), C(reason)); C(typical_ranges_percent); C(notes).
   returned: always
   type: dict
+  contains:
+    report:
+      description: The report's name, V(nestedkvm.stack overhead report).
+      type: str
+    version:
+      description: Version of the report's layout.
+      type: int
+    measured_at:
+      description: When the first host was measured (ISO 8601), or null.
+      type: str
+    workloads:
+      description: Each workload's C(name) and C(unit), in the report's order.
+      type: list
+      elements: dict
+    hosts:
+      description: Each measured host in chain order (L0, then its L1s, then their L2s), with the keys above.
+      type: list
+      elements: dict
+    typical_ranges_percent:
+      description: The typical overhead ranges per level the figures are compared with.
+      type: dict
+    notes:
+      description: The same as RV(notes).
+      type: list
+      elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

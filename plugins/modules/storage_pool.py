@@ -92,10 +92,23 @@ actions:
   elements: str
   sample: [define, build, start, autostart]
 pool:
-  description: The pool after the run (C(None) when absent).
+  description: The pool after the run; V(null) when it is absent (in check mode, as it would be).
   returned: always
   type: dict
   sample: {type: dir, path: /var/lib/nestedkvm/pool, active: true, autostart: true}
+  contains:
+    type:
+      description: libvirt's pool type; V(dir) for the pools this module makes.
+      type: str
+    path:
+      description: The directory that holds the volumes.
+      type: str
+    active:
+      description: The pool is started.
+      type: bool
+    autostart:
+      description: libvirt starts the pool with itself.
+      type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule

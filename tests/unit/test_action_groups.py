@@ -29,4 +29,4 @@ def test_module_defaults_for_the_group_reach_every_module():
         ['ansible-playbook', '-i', 'localhost,', str(REPO / 'tests' / 'unit' / 'playbooks' / 'module_defaults_group.yml')],
         check=False, capture_output=True, text=True, env={**os.environ, 'ANSIBLE_NOCOLOR': '1'})
     assert run.returncode == 0, run.stdout + run.stderr
-    assert 'ok=5' in run.stdout and 'failed=0' in run.stdout
+    assert 'ok=7' in run.stdout and 'failed=0' in run.stdout

@@ -3,9 +3,10 @@ bad input (which must leave nothing behind) and storage ownership."""
 
 import libvirt
 import pytest
+import yaml
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
-from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
+from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain, l2_domain
 
 TEST_URI = 'test:///default'
 TEST_POOL = 'default-pool'
@@ -53,6 +54,21 @@ def test_check_mode_predicts_and_touches_nothing(run_module, hypervisor):
     real = run_module(l1_domain, args())
     assert real['actions'] == predicted['actions'] and real['changed_facts'] == predicted['changed_facts']
     assert not run_module(l1_domain, args(), check=True)['changed']
+
+
+def test_check_mode_lists_the_seed_volume_it_would_create(run_module, hypervisor):
+    # A real run creates the seed too (tests/integration/playbooks/l1_lifecycle.yml compares the two on the real
+    # libvirtd: the test driver cannot upload a volume's content).
+    predicted = run_module(l1_domain, args(cloud_init=dict(hostname='l1a')), check=True)
+    assert predicted['created_volumes'] == ['default-pool/l1a-root.qcow2', 'default-pool/l1a-cidata.iso']
+    assert hypervisor.volumes() == []
+
+
+def test_the_returned_definition_holds_what_return_documents(run_module, hypervisor):
+    documented = yaml.safe_load(l1_domain.RETURN)['definition']
+    result = run_module(l1_domain, args(cloud_init=dict(hostname='l1a')), check=True)
+    assert sorted(result['definition']) == sorted(documented['contains'])
+    assert yaml.safe_load(l2_domain.RETURN)['definition'] == documented  # the same engine
 
 
 def test_a_change_to_a_running_domain_is_saved_diffed_and_flagged(run_module, hypervisor):

@@ -1,6 +1,7 @@
 """overhead_workload in-process, for real on this machine with tiny samples; check mode runs nothing."""
 
 import pytest
+import yaml
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _workload
 from ansible_collections.nestedkvm.stack.plugins.modules import overhead_workload
@@ -25,6 +26,9 @@ def test_check_mode_runs_nothing(run_module, monkeypatch):
     monkeypatch.setattr(_workload, 'run_workloads', lambda *args: 1 / 0)
     result = run_module(overhead_workload, TINY, check=True)
     assert result['skipped'] is True and result['changed'] is False and 'measurement' not in result
+    # ... so the documentation must not promise check mode support (a full one would measure).
+    check_mode = yaml.safe_load(overhead_workload.DOCUMENTATION)['attributes']['check_mode']
+    assert check_mode['support'] == 'none'
 
 
 @pytest.mark.parametrize('bad, option', [
