@@ -250,6 +250,11 @@ definition:
     seed_sha256:
       description: SHA-256 of the cloud-init seed's content, or null without O(cloud_init).
       type: str
+    ownership:
+      description: Whose the domain is, by the record in its metadata; V(collection) (made by this collection, the
+        record names its UUID), V(legacy) (a record from before UUIDs were recorded), V(copied) (a copy of one of ours)
+        or null (not the collection's, see O(adopt)).
+      type: str
 '''
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run_domain_module

@@ -60,7 +60,7 @@ def test_check_mode_lists_the_seed_volume_it_would_create(run_module, hypervisor
     # A real run creates the seed too (tests/integration/playbooks/l1_lifecycle.yml compares the two on the real
     # libvirtd: the test driver cannot upload a volume's content).
     predicted = run_module(l1_domain, args(cloud_init=dict(hostname='l1a')), check=True)
-    assert predicted['created_volumes'] == ['default-pool/l1a-root.qcow2', 'default-pool/l1a-cidata.iso']
+    assert predicted['created_volumes'] == ['default-pool/l1a@root.qcow2', 'default-pool/l1a-cidata.iso']
     assert hypervisor.volumes() == []
 
 
