@@ -128,7 +128,7 @@ user_network_backend:
       with the passt backend and a C(portForward) bound to 127.0.0.1 per forward, where libvirt lists passt in its
       domain capabilities (libvirt 10.6 and later), passt is installed and no user network asks for
       O(networks[].restrict). C(qemu-commandline) - a QEMU C(-netdev user) with C(hostfwd) on 127.0.0.1 in the
-      domain's C(<qemu:commandline>), which libvirt marks as tainted (C(custom-argv)). None without user-mode networks.
+      domain's C(<qemu:commandline>), which libvirt marks as tainted (C(custom-argv)). Null without user-mode networks.
     - A host that gains passt support moves its domains to it on the next run (a change of the definition, taken at
       the next boot).
   returned: unless O(state=absent)

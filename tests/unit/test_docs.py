@@ -10,6 +10,7 @@ The YAML of DOCUMENTATION/RETURN and of meta/argument_specs.yml is read by ansib
 - a top-level returned dict without `contains`: users cannot see what keys it holds (a sample is no contract).
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -17,6 +18,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from lxml import etree
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted('nestedkvm.stack.' + path.stem for path in (REPO / 'plugins' / 'modules').glob('*.py'))
@@ -139,3 +142,32 @@ def test_role_doc_has_no_defects(role_docs, role):
 @pytest.mark.parametrize('role', ROLES)
 def test_role_doc_renders_as_text(role_pages, role):
     assert 'ENTRY POINT: main' in role_pages[role].replace('*', '')
+
+
+def test_the_readme_smallest_playbook_parses_against_the_example_inventory(tmp_path):
+    readme = (REPO / 'README.md').read_text()
+    use_it = readme[readme.index('## Use it'):]
+    playbook = re.search(r'```yaml\n(.*?)```', use_it, re.S).group(1)
+    assert [play['roles'] for play in yaml.safe_load(playbook)] == [
+        ['nestedkvm.stack.l0_host'], ['nestedkvm.stack.l1_hypervisor'], ['nestedkvm.stack.l2_guests']]
+    (tmp_path / 'smallest.yml').write_text(playbook)
+    run = subprocess.run(['ansible-playbook', '--syntax-check', '-i', str(REPO / 'inventories' / 'example'),
+                          str(tmp_path / 'smallest.yml')], check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_topology_picture_is_what_its_script_draws_and_names_every_host():
+    script = REPO / 'docs' / 'topology.py'
+    spec = importlib.util.spec_from_file_location('topology', script)
+    topology = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(topology)
+    committed = (REPO / 'docs' / 'topology.svg').read_text()
+    assert committed == topology.svg(), 'run python3 docs/topology.py'
+    texts = ' '.join(etree.fromstring(committed.encode()).itertext())
+    for inventory in ('local', 'example'):
+        groups = yaml.safe_load((REPO / 'inventories' / inventory / 'hosts.yml').read_text())['all']['children']
+        for group in groups.values():
+            for host, hostvars in group['hosts'].items():
+                assert host in texts, (inventory, host)
+                port = (hostvars or {}).get('ansible_port')
+                assert port is None or '127.0.0.1:%d' % port in texts, (inventory, host, port)

@@ -30,7 +30,7 @@ EXPECTED_TOP_LEVEL = {
 FORBIDDEN = (
     '.ansible-lint', '.ci', '.gitignore', '.work', '.yamllint', 'Makefile', 'ansible.cfg', 'bench', 'hack',
     'molecule', 'pyproject.toml', 'requirements-dev.txt', 'site.yml', 'tests', 'changelogs/fragments',
-    'changelogs/.plugin-cache.yaml', 'inventories/local', 'playbooks/overhead-report',
+    'changelogs/.plugin-cache.yaml', 'inventories/local', 'playbooks/overhead-report', 'docs/topology.py',
 )
 
 
@@ -100,7 +100,7 @@ def test_every_shipped_file_is_tracked(tarball):
 def test_what_users_run_and_read_ships(tarball):
     names = set(tarball['names'])
     for needed in ('meta/runtime.yml', 'playbooks/site.yml', 'playbooks/teardown.yml', 'plugins/modules/l1_domain.py',
-                   'roles/l0_host/meta/argument_specs.yml', 'inventories/example/hosts.yml', 'CHANGELOG.md',
+                   'roles/l0_host/meta/argument_specs.yml', 'inventories/example/hosts.yml', 'CHANGELOG.md', 'docs/topology.svg',
                    'changelogs/changelog.yaml'):
         assert needed in names
 
