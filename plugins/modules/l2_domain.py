@@ -239,6 +239,10 @@ definition:
     console_log:
       description: File the serial console is logged to, or null.
       type: str
+    video:
+      description: The model of each video device, such as V(vga) (only with a graphical console).
+      type: list
+      elements: str
     tpm:
       description: Each TPM as [model, backend type, version], such as [V(tpm-crb), V(emulator), V(2.0)].
       type: list
