@@ -53,6 +53,18 @@ _CONSOLE_READ_BYTES = 64 * 1024
 _CONTROL = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|[\x00-\x08\x0b-\x1f\x7f]')
 
 
+def guest_argument_spec(**options):
+    """The options domain_status and domain_wait share (which guest, on which libvirt, how much console), plus
+    ``options``."""
+    spec = dict(
+        name=dict(type='str', required=True),
+        uri=dict(type='str', default='qemu:///system'),
+        console_lines=dict(type='int', default=20),
+    )
+    spec.update(options)
+    return spec
+
+
 def state_of(domain):
     """(state, reason) of a libvirt domain, as `virsh domstate --reason` names them."""
     code, reason = domain.state()

@@ -135,18 +135,13 @@ domain_status:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, is_local_uri
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_health import describe, domain_status
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_health import describe, domain_status, guest_argument_spec
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            uri=dict(type='str', default='qemu:///system'),
-            console_lines=dict(type='int', default=20),
-            cpu_sample=dict(type='float', default=1.0),
-        ),
+        argument_spec=guest_argument_spec(cpu_sample=dict(type='float', default=1.0)),
         supports_check_mode=True,
     )
     params = module.params

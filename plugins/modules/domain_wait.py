@@ -149,21 +149,18 @@ domain_status:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, is_local_uri
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_health import GuestWait, domain_status
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_health import GuestWait, domain_status, guest_argument_spec
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            uri=dict(type='str', default='qemu:///system'),
+        argument_spec=guest_argument_spec(
             wait_for=dict(type='str', choices=['ssh', 'agent', 'running'], default='ssh'),
             address=dict(type='str', default='127.0.0.1'),
             port=dict(type='int', default=22),
             timeout=dict(type='int', default=300),
             progress_interval=dict(type='int', default=30),
-            console_lines=dict(type='int', default=20),
         ),
         supports_check_mode=True,
     )
