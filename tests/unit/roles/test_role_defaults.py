@@ -21,7 +21,7 @@ def rendered_default(role, name, **extra_vars):
 @pytest.mark.parametrize('ansible_port', [None, 2222])
 @pytest.mark.parametrize('role', ['l1_hypervisor', 'l2_guests'])
 def test_the_default_user_network_is_restricted(role, ansible_port):
-    # Unrestricted, QEMU maps the host's 127.0.0.1 into the guest (10.0.2.2): every loopback service is reachable.
+    # Unrestricted, QEMU maps the host's 127.0.0.1 to the user network's gateway: every loopback service is reachable.
     extra = {} if ansible_port is None else dict(ansible_port=ansible_port)
     networks = rendered_default(role, '%s_networks' % role, **extra)
     assert [n['type'] for n in networks] == ['user']
