@@ -303,8 +303,15 @@ requirements:
   - lxml
 '''
 
-    # The uri option of every module that talks to libvirt (checked by _connection.validate_uri).
+    # The uri option of every module that talks to libvirt (checked by _connection.validate_uri), and the action
+    # group that sets it once for all of them (meta/runtime.yml).
     LIBVIRT_URI = r'''
+attributes:
+  action_group:
+    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
+    support: full
+    membership:
+      - nestedkvm.stack.libvirt
 options:
   uri:
     description:

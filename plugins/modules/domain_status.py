@@ -40,11 +40,6 @@ options:
     type: float
     default: 1.0
 attributes:
-  action_group:
-    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
-    support: full
-    membership:
-      - nestedkvm.stack.libvirt
   check_mode:
     description: Read-only, so check mode runs it fully.
     support: full

@@ -62,11 +62,6 @@ options:
     type: int
     default: 20
 attributes:
-  action_group:
-    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
-    support: full
-    membership:
-      - nestedkvm.stack.libvirt
   action:
     description: An action plugin runs the waiting module on the host in slices of O(progress_interval) seconds.
     support: full

@@ -27,11 +27,6 @@ extends_documentation_fragment:
   - nestedkvm.stack.domain
   - nestedkvm.stack.domain.libvirt_uri
 attributes:
-  action_group:
-    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
-    support: full
-    membership:
-      - nestedkvm.stack.libvirt
   check_mode:
     support: full
   diff_mode:

@@ -50,11 +50,6 @@ options:
     type: bool
     default: true
 attributes:
-  action_group:
-    description: Use C(group/nestedkvm.stack.libvirt) in C(module_defaults) to set O(uri) once for all libvirt modules.
-    support: full
-    membership:
-      - nestedkvm.stack.libvirt
   check_mode:
     support: full
   diff_mode:

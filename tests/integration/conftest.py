@@ -63,13 +63,13 @@ def pool(system):
     base = '/var/lib/libvirt/images' if os.path.isdir('/var/lib/libvirt/images') else tempfile.gettempdir()
     path = tempfile.mkdtemp(prefix='nestedkvm-it-', dir=base)
     os.chmod(path, 0o755)
-    _remove_pool(system)
+    remove_pool(system)
     pool = system.storagePoolDefineXML("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>"
                                        % (POOL, path), 0)
     pool.create(0)
     yield POOL
     _cleanup_domains(system)
-    _remove_pool(system)
+    remove_pool(system)
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -81,14 +81,15 @@ def _cleanup_domains(system):
             domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
 
 
-def _remove_pool(system):
+def remove_pool(system, name=POOL):
+    """Remove pool ``name`` and its volumes, if it is there (also one a dead run left behind)."""
     try:
-        pool = system.storagePoolLookupByName(POOL)
+        pool = system.storagePoolLookupByName(name)
     except libvirt.libvirtError:
         return
     if pool.isActive():
-        for name in pool.listVolumes():
-            pool.storageVolLookupByName(name).delete(0)
+        for volume in pool.listAllVolumes():
+            volume.delete(0)
         pool.destroy()
     pool.undefine()
 

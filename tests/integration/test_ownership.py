@@ -17,7 +17,7 @@ from lxml import etree
 
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
 
-from conftest import HERE, PREFIX, URI, ansible_playbook, libvirt
+from conftest import HERE, PREFIX, URI, ansible_playbook, libvirt, remove_pool
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def own_pool(system):
     base = '/var/lib/libvirt/images' if os.path.isdir('/var/lib/libvirt/images') else tempfile.gettempdir()
     path = tempfile.mkdtemp(prefix=PREFIX, dir=base)
     os.chmod(path, 0o755)
-    _remove_pool(system)  # left by a run that died before its teardown
+    remove_pool(system, POOL)  # left by a run that died before its teardown
     _OTHERS.clear()
     _OTHERS.update(d.name() for d in system.listAllDomains())
     pool = system.storagePoolDefineXML("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>"
@@ -45,20 +45,8 @@ def own_pool(system):
             if domain.isActive():
                 domain.destroy()
             domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-    _remove_pool(system)
+    remove_pool(system, POOL)
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _remove_pool(system):
-    try:
-        pool = system.storagePoolLookupByName(POOL)
-    except libvirt.libvirtError:
-        return
-    if pool.isActive():
-        for volume in pool.listAllVolumes():
-            volume.delete(0)
-        pool.destroy()
-    pool.undefine()
 
 
 def host_state(system, path):
