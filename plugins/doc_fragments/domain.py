@@ -149,11 +149,21 @@ options:
         description:
           - A dict, written as C(#cloud-config), or a string passed through as is (e.g. a shell script starting
             with C(#!)).
-          - In a dict, plain-text passwords are refused without being repeated (C(password), C(plain_text_passwd)
-            anywhere, a C(passwd) of C(users[]) or C(system_info.default_user) that is not a crypt(3) hash such as
-            C($6$<salt>$<hash>) or a lock C(!), C(chpasswd.list) in either form, C(chpasswd.users) entries whose
-            type is not C(hash)); give C(passwd) a crypt hash, or better, use SSH keys. A string is passed through
-            unchecked.
+          - Plain-text passwords are refused without being repeated (C(password), C(plain_text_passwd) anywhere, a
+            C(passwd) or C(hashed_passwd) of an account in C(users) (list or mapping), C(user) or
+            C(system_info.default_user) that is not a crypt(3) hash such as C($6$<salt>$<hash>) or a lock C(!),
+            C(chpasswd.list) in either form, C(chpasswd.users) entries whose type is not C(hash)); give C(passwd) a
+            crypt hash, or better, use SSH keys.
+          - That holds for a dict and for what cloud-init reads as configuration in a string - a C(#cloud-config)
+            document, the parts of a MIME multi-part message (declared C(text/cloud-config), recognised by their
+            first line, or gzip-compressed) and the entries of a C(#cloud-config-archive). A document that is not
+            valid YAML, or not a mapping, is refused too. Scripts (C(#!)), boothooks, part handlers, C(#include)
+            (fetched by the guest), jinja templates (rendered by the guest) and C(#cloud-config-jsonp) are passed
+            through unchecked.
+          - A string is read with PyYAML on the host that runs the module. Where PyYAML is missing, its
+            C(#cloud-config) text is refused if it names a password key or has a backslash escape (which could
+            spell one), saying so; install PyYAML there (C(python3-yaml); the nestedkvm.stack.l0_host role does)
+            or give a dict.
           - Never logged (C(no_log)); the diff shows that the seed changed (its digest), never its content.
         type: raw
       network_config:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = ['Nk7s3Cr', 'NkHashSecretValue0123456789', 'saltNkSalt', 'NkFileSecretContent', 'NkWifiSecret'] + [
-    'NkPlainSecret%d' % n for n in range(1, 10)]
+    'NkPlainSecret%d' % n for n in range(1, 12)]
 
 
 def test_secrets_never_reach_the_output(tmp_path):
