@@ -300,6 +300,38 @@ options:
         run records their UUID (a change of C(ownership) only, which needs no reboot).
     type: bool
     default: false
+  access:
+    description:
+      - How Ansible reaches the guest over SSH, recorded in the collection's record in the domain's metadata, where
+        the P(nestedkvm.stack.topology#inventory) inventory plugin reads it. Nothing in the guest changes; make the
+        account with O(cloud_init) (the P(nestedkvm.stack.l1_hypervisor#role) and P(nestedkvm.stack.l2_guests#role)
+        roles pass both).
+      - Without O(access.address), the guest is reached through the forward of O(networks[].forwards) that leads to
+        guest port O(access.port), on the loopback of the host the domain runs on; a task without such a forward fails
+        before anything is changed, naming O(access.address).
+      - A change of O(access) changes only the record (C(access) in RV(changed_facts)); it needs no reboot. Unset, the
+        record holds none.
+    type: dict
+    suboptions:
+      user:
+        description: The account to log in as (a user name; the one O(cloud_init) makes).
+        type: str
+      host_key_alias:
+        description:
+          - The name the guest's SSH host key is listed under in the controller's C(known_hosts) (SSH's
+            C(HostKeyAlias)), as the roles write it.
+          - A host name, an address or C([address]:port).
+        type: str
+      address:
+        description:
+          - Host name or IP address where the guest's SSH listens, reachable from the controller (e.g. a bridged
+            guest's static address). Unset, the guest is reached through a port forward.
+        type: str
+      port:
+        description:
+          - The guest's SSH port - at O(access.address), or without it the guest port a forward leads to.
+        type: int
+        default: 22
 notes:
   - Idempotent. The definition is compared semantically with libvirt's (defaults libvirt adds, such as PCI
     addresses, aliases and controllers, are not changes); the domain is redefined only when a managed fact

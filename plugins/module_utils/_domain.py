@@ -43,7 +43,7 @@ _SHUTOFF = 5
 
 
 # Facts of the record alone: redefining for them does not change what the guest runs on.
-_METADATA_ONLY = frozenset(['ownership'])
+_METADATA_ONLY = frozenset(['ownership', 'access'])
 
 
 # A system disk with less than this allocated has had nothing installed on it (a new qcow2 holds ~200 KiB).

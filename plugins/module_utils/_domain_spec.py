@@ -59,6 +59,14 @@ KERNEL_BOOT_OPTIONS = dict(
 )
 
 
+ACCESS_OPTIONS = dict(
+    user=dict(type='str'),
+    host_key_alias=dict(type='str', no_log=False),
+    address=dict(type='str'),
+    port=dict(type='int', default=22),
+)
+
+
 TOPOLOGY_OPTIONS = dict(
     sockets=dict(type='int', default=1),
     cores=dict(type='int'),
@@ -92,6 +100,7 @@ def domain_argument_spec():
         restart_on_change=dict(type='bool', default=False),
         remove_storage=dict(type='bool', default=False),
         adopt=dict(type='bool', default=False),
+        access=dict(type='dict', options=ACCESS_OPTIONS),
     )
 
 
@@ -106,6 +115,36 @@ def validate_name(name, what='domain'):
         raise OptionError('name', "'%s' is not a usable %s name: use 1 to 64 letters, digits, '.', '_', '+' "
                                   "or '-', starting with a letter or digit" % (name, what))
     return name
+
+
+# What an access record may hold: each value ends up in SSH's command line (a user, a HostKeyAlias, a host), so
+# nothing that SSH would read as an option (a leading '-'), expand ('%') or a shell would split.
+_ACCESS_USER = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}')
+_ACCESS_ALIAS = re.compile(r'[A-Za-z0-9_.:\[\]-]{1,255}')  # what the roles write to known_hosts (guest_ssh)
+_ACCESS_ADDRESS = re.compile(r'[A-Za-z0-9][A-Za-z0-9.-]{0,252}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+')
+
+
+def validate_access(access, option='access'):
+    """The access option (or a record of it read back) with its values checked: a dict of user, host_key_alias,
+    address and port (None where not given), or None for no record. A bad value raises an OptionError naming
+    ``option``.<key>."""
+    if not access or all(access.get(key) is None for key in ('user', 'host_key_alias', 'address')):
+        return None
+    checked = {}
+    for key, pattern, what in (
+            ('user', _ACCESS_USER, "a user name: letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
+            ('host_key_alias', _ACCESS_ALIAS, 'a host name, an address or [address]:port'),
+            ('address', _ACCESS_ADDRESS, 'a host name or an IP address')):
+        value = access.get(key)
+        if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+            raise OptionError('%s.%s' % (option, key), '%r is not %s' % (value, what))
+        checked[key] = value
+    port = access.get('port')
+    port = 22 if port is None else port
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise OptionError('%s.port' % option, 'must be a port between 1 and 65535, got %r' % (port,))
+    checked['port'] = port
+    return checked
 
 
 # Where virtlogd keeps a system domain's serial output (the directory libvirt's own QEMU logs are in).
@@ -183,6 +222,7 @@ class DomainSpec:
     installer_first = False  # boot the install_iso before the disk (set by the engine while the disk is empty)
     console_log = None  # path of the serial console's log file on the host, or None
     kernel_boot = None
+    access = None  # how Ansible reaches the guest over SSH (validate_access), recorded for the topology inventory plugin
 
     @classmethod
     def from_params(cls, params, host, level=1, profile='hypervisor', warn=None):
@@ -233,6 +273,7 @@ class DomainSpec:
         if spec.kernel_boot and not spec.kernel_boot['kernel'].startswith('/'):
             raise OptionError('kernel_boot.kernel', 'must be an absolute path on the host, got %r'
                               % spec.kernel_boot['kernel'])
+        spec._resolve_access(params.get('access'))
         if params['timeout'] < 1:
             raise OptionError('timeout', 'must be at least 1 second, got %d' % params['timeout'])
         return spec
@@ -448,6 +489,17 @@ class DomainSpec:
         if host.passt_usable and not any(iface.restrict for iface in users):
             return 'passt'
         return 'qemu-commandline'
+
+    def _resolve_access(self, access):
+        self.access = validate_access(access)
+        if self.access is None or self.access['address'] is not None:
+            return
+        # Without an address, the guest is reached through a forward of its SSH port: one must be there.
+        if not any(protocol == 'tcp' and guest == self.access['port']
+                   for iface in self.user_interfaces for protocol, _host, guest in iface.forwards):
+            raise OptionError('access.address', 'no user-network forward leads to guest port %d (access.port), so the '
+                                                'guest can only be reached at an address: give access.address, or add '
+                                                'a forward to networks' % self.access['port'])
 
     def _resolve_graphics(self, params):
         # Windows Setup has no serial console: the windows11 profile has a graphical one unless told otherwise.

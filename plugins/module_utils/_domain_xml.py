@@ -85,6 +85,9 @@ def _build_metadata(root, spec, owned_volumes, seed_digest, uuid):
         stack.set('seed-sha256', seed_digest)
     for pool, volume in sorted(owned_volumes):
         etree.SubElement(stack, '{%s}volume' % NK_NS, pool=pool, name=volume)
+    if spec.access:
+        etree.SubElement(stack, '{%s}access' % NK_NS, {_ACCESS_ATTRIBUTES[key]: str(value)
+                                                       for key, value in sorted(spec.access.items()) if value is not None})
     if spec.osinfo:
         info = etree.SubElement(metadata, '{%s}libosinfo' % OSINFO_NS, nsmap={'libosinfo': OSINFO_NS})
         etree.SubElement(info, '{%s}os' % OSINFO_NS, id=spec.osinfo)
@@ -221,21 +224,45 @@ def _build_qemu_commandline(root, spec):
             etree.SubElement(commandline, '{%s}arg' % QEMU_NS, value=arg)
 
 
-_HOSTFWD = re.compile(r'hostfwd=(tcp|udp):127\.0\.0\.1:(\d+)-')
+_HOSTFWD = re.compile(r'hostfwd=(tcp|udp):127\.0\.0\.1:(\d+)-[^:,]*:(\d+)')
 
 
-def forwarded_ports(root):
-    """The (protocol, port) pairs on the host's 127.0.0.1 that a definition forwards to its guest."""
-    ports = set()
+def port_forwards(root):
+    """The (protocol, host port, guest port) of every forward from the host's 127.0.0.1 to the guest in a definition."""
+    forwards = set()
     for value in root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS}):
-        ports.update((protocol, int(port)) for protocol, port in _HOSTFWD.findall(value))
+        forwards.update((protocol, int(port), int(guest)) for protocol, port, guest in _HOSTFWD.findall(value))
     for forward in root.iterfind("devices/interface[@type='user']/portForward"):
         if forward.get('address') not in (None, '127.0.0.1'):
             continue  # bound elsewhere (another address, or a dev): no claim on this host's loopback port
         for ports_range in forward.iterfind('range'):
             start = int(ports_range.get('start'))
-            ports.update((forward.get('proto'), port) for port in range(start, int(ports_range.get('end') or start) + 1))
-    return ports
+            # 'to' is where the range starts in the guest; without it, the guest's ports are the host's.
+            offset = int(ports_range.get('to') or start) - start
+            forwards.update((forward.get('proto'), port, port + offset)
+                            for port in range(start, int(ports_range.get('end') or start) + 1))
+    return forwards
+
+
+def forwarded_ports(root):
+    """The (protocol, port) pairs on the host's 127.0.0.1 that a definition forwards to its guest."""
+    return {(protocol, port) for protocol, port, _guest in port_forwards(root)}
+
+
+# How the collection's record names the keys of the access option (see the domain modules' access).
+_ACCESS_ATTRIBUTES = {'user': 'user', 'host_key_alias': 'host-key-alias', 'address': 'address', 'port': 'port'}
+
+
+def access_record(root):
+    """The access option as a definition records it, or None. Values are as written (a port that is not a number
+    stays text): _domain_spec.validate_access judges them."""
+    element = root.find('metadata/{%s}stack/{%s}access' % (NK_NS, NK_NS))
+    if element is None:
+        return None
+    record = {key: element.get(attribute) for key, attribute in _ACCESS_ATTRIBUTES.items()}
+    if record['port'] is not None and record['port'].isdigit():
+        record['port'] = int(record['port'])
+    return record
 
 
 def merge(live, desired):
@@ -395,6 +422,7 @@ def describe(root):
         owned_volumes=sorted((v.get('pool'), v.get('name')) for v in
                              root.iterfind('metadata/{%s}stack/{%s}volume' % (NK_NS, NK_NS))),
         seed_sha256=root.xpath('string(metadata/nk:stack/@seed-sha256)', namespaces={'nk': NK_NS}) or None,
+        access=access_record(root),
     )
     return description
 

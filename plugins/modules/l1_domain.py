@@ -238,6 +238,9 @@ definition:
     seed_sha256:
       description: SHA-256 of the cloud-init seed's content, or null without O(cloud_init).
       type: str
+    access:
+      description: The O(access) record (C(user), C(host_key_alias), C(address), C(port)), or null without one.
+      type: dict
     ownership:
       description: Whose the domain is, by the record in its metadata; V(collection) (made by this collection, the
         record names its UUID), V(legacy) (a record from before UUIDs were recorded), V(copied) (a copy of one of ours)

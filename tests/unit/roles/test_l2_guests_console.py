@@ -6,35 +6,18 @@ import os
 import yaml
 
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..')
-OMIT = '__omit_place_holder__nk'
 
 
-def _l2_domain_args(host_vars):
-    loader = DataLoader()
-    defaults = loader.load_from_file(os.path.join(REPO, 'roles', 'l2_guests', 'defaults', 'main.yml'),
-                                     trusted_as_template=True)
-    tasks = loader.load_from_file(os.path.join(REPO, 'roles', 'l2_guests', 'tasks', 'domain.yml'),
-                                  trusted_as_template=True)
-    task = next(t for t in tasks if 'nestedkvm.stack.l2_domain' in t)
-    variables = dict(defaults, omit=OMIT, inventory_hostname='win11-b', **host_vars)
-    variables.update(task.get('vars', {}))
-    templar = Templar(loader=loader, variables=variables)
-    args = {}
-    for key in ('profile', 'graphics', 'graphics_password', 'nested', 'install_iso'):
-        value = templar.template(task['nestedkvm.stack.l2_domain'][key])
-        if value != OMIT:
-            args[key] = value
-    return args
-
-
-def test_the_example_windows11_guest_has_a_console():
+def test_the_example_windows11_guest_has_a_console(role_task_args):
     inventory = DataLoader().load_from_file(os.path.join(REPO, 'inventories', 'example', 'hosts.yml'),
                                             trusted_as_template=True)
     guest = inventory['all']['children']['l2_guests']['hosts']['win11-b']
-    args = _l2_domain_args(dict(guest, vault_win11_console_password='pw-1234', l2_guests_l1_host='l1-b'))
+    args = role_task_args('l2_guests', 'domain.yml', 'nestedkvm.stack.l2_domain',
+                          dict(guest, inventory_hostname='win11-b', vault_win11_console_password='pw-1234',
+                               l2_guests_l1_host='l1-b'),
+                          ('profile', 'graphics', 'graphics_password', 'nested', 'install_iso'))
     assert args['profile'] == 'windows11' and args['graphics'] == 'vnc'
     assert args['graphics_password'] == 'pw-1234'  # from the vault, passed to the module's no_log option
     assert args['nested'] is False and args['install_iso'].endswith('.iso')

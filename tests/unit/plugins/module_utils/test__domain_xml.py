@@ -73,6 +73,7 @@ CASES = {
     'spice': dict(graphics='spice', graphics_password='longer-password'),
     'kernel boot': dict(kernel_boot=dict(kernel='/b/vmlinuz', initrd='/b/initrd.img', cmdline='root=/dev/vda rw')),
     'seed': dict(seed=('/pool/dom1-cidata.iso', 'ab' * 32), cloud_init=dict(hostname='h')),
+    'access': dict(access=dict(user='nestedkvm', host_key_alias='dom1', address='192.0.2.7', port=22)),
     'autostart etc': dict(autostart=True, timeout=5, restart_on_change=True, vcpus=8, memory='16GiB'),
 }
 
@@ -207,6 +208,9 @@ def test_windows11_minimums_are_refused(overrides, option):
                     dict(type='user', forwards=[dict(host_port=2222, guest_port=80)])]),
      'networks[1].forwards[0].host_port'),
     (dict(host=HostCapabilities({'kvm'}, 'intel', {'vmx'}, cpus=2, memory=8 * 1024 ** 3), vcpus=4), 'vcpus'),
+    (dict(access=dict(user='nestedkvm', port=22)), 'access.address'),
+    (dict(access=dict(user='nestedkvm', address="a'/><x", port=22)), 'access.address'),
+    (dict(access=dict(user='ssh -oProxyCommand', address='192.0.2.7', port=22)), 'access.user'),
     (dict(host=HostCapabilities({'kvm'}, 'intel', {'vmx'}, cpus=2, memory=2 * 1024 ** 3), memory='3GiB'), 'memory'),
 ])
 def test_bad_input_names_the_option(overrides, option):
@@ -424,6 +428,30 @@ def test_forwarded_ports_are_read_back_from_the_definition():
                                                               dict(host_port=5353, guest_port=53, protocol='udp')])])
     assert _domain_xml.forwarded_ports(root) == {('tcp', 2222), ('udp', 5353)}
     assert _domain_xml.forwarded_ports(build()[1]) == set()
+
+
+@pytest.mark.parametrize('host', [NO_VT, PASST], ids=['qemu-netdev', 'passt'])
+def test_port_forwards_name_the_guest_port(host):
+    _spec, root = build(host=host, nested=False, networks=[USER_NETWORK])
+    assert _domain_xml.port_forwards(root) == {('tcp', 2222, 22), ('udp', 5353, 53)}
+
+
+def test_a_passt_range_forwards_each_port_to_its_own():
+    root = etree.fromstring("<domain><devices><interface type='user'>"
+                            "<portForward proto='tcp' address='127.0.0.1'><range start='8080' end='8081' to='80'/>"
+                            "<range start='9000'/></portForward>"
+                            "<portForward proto='tcp' address='192.0.2.1'><range start='7000' to='22'/></portForward>"
+                            "</interface></devices></domain>")
+    assert _domain_xml.port_forwards(root) == {('tcp', 8080, 80), ('tcp', 8081, 81), ('tcp', 9000, 9000)}
+
+
+def test_the_access_record_is_read_back_as_given():
+    access = dict(user='nestedkvm', host_key_alias='dom1', address=None, port=22)
+    _spec, root = build(networks=[dict(type='user', forwards=[dict(host_port=2222, guest_port=22)])], access=access)
+    recorded = root.find('metadata/{%s}stack/{%s}access' % (_domain_xml.NK_NS, _domain_xml.NK_NS))
+    assert dict(recorded.attrib) == {'user': 'nestedkvm', 'host-key-alias': 'dom1', 'port': '22'}
+    assert _domain_xml.access_record(root) == _domain_xml.describe(root)['access'] == access
+    assert _domain_xml.describe(build()[1])['access'] is None
 
 
 # ---------------------------------------------------------------------------------------------------------------

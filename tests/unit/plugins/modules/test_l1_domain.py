@@ -294,3 +294,63 @@ def test_user_network_backend_is_reported(run_module, hypervisor):
     assert run_module(l1_domain, args(networks=[USER_NETWORK]))['user_network_backend'] == 'qemu-commandline'
     assert 'user_network_backend' in run_module(l1_domain, args()) and \
         run_module(l1_domain, args())['user_network_backend'] is None
+
+
+ACCESS = dict(user='nestedkvm', host_key_alias='l1a')
+
+
+def recorded_access(hypervisor, name='l1a'):
+    """The record of the definition (for a running domain, the live one shows it from its next boot)."""
+    from lxml import etree
+
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_xml import access_record
+
+    return access_record(etree.fromstring(hypervisor.domain(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode()))
+
+
+def test_access_is_recorded_idempotently_and_changing_it_needs_no_reboot(run_module, hypervisor):
+    access = dict(ACCESS, address='198.51.100.11', port=2022)
+    first = run_module(l1_domain, args(access=access))
+    assert first['changed'] and first['definition']['access'] == access == recorded_access(hypervisor)
+    again = run_module(l1_domain, args(access=access))
+    assert not again['changed'] and again['actions'] == []
+    renamed = dict(access, host_key_alias='l1a.lab')
+    predicted = run_module(l1_domain, args(access=renamed), check=True, diff=True)
+    assert predicted['changed'] and predicted['changed_facts'] == ['access'] and '"l1a.lab"' in predicted['diff']['after']
+    assert recorded_access(hypervisor)['host_key_alias'] == 'l1a'  # check mode changed nothing
+    changed = run_module(l1_domain, args(access=renamed))
+    assert changed['changed_facts'] == ['access'] and changed['actions'] == ['update definition (access)']
+    assert not changed['reboot_required'] and changed['state'] == 'running'
+    assert recorded_access(hypervisor)['host_key_alias'] == 'l1a.lab'
+    dropped = run_module(l1_domain, args())
+    assert dropped['changed_facts'] == ['access'] and recorded_access(hypervisor) is None
+
+
+def test_access_through_a_forward_records_no_address(run_module, hypervisor):
+    # Idempotence with a user network is shown on passt (test_user_network_on_passt_...): libvirt's test driver
+    # drops the <qemu:commandline> of the QEMU netdev, so its forward is not there on the next run.
+    result = run_module(l1_domain, args(networks=[USER_NETWORK], access=ACCESS))
+    assert result['changed'] and recorded_access(hypervisor) == dict(ACCESS, address=None, port=22)
+
+
+def test_access_on_passt_is_idempotent(run_module, hypervisor, passt_host):
+    assert run_module(l1_domain, args(networks=[USER_NETWORK], access=ACCESS))['changed']
+    assert not run_module(l1_domain, args(networks=[USER_NETWORK], access=ACCESS))['changed']
+
+
+@pytest.mark.parametrize('networks, access, option', [
+    ([], dict(ACCESS), 'access.address'),  # nothing forwards to the guest's port 22
+    ([USER_NETWORK], dict(ACCESS, port=2022), 'access.address'),  # the forward leads to 22, not 2022
+    ([USER_NETWORK], dict(ACCESS, user='-oProxyCommand=sh'), 'access.user'),
+    ([USER_NETWORK], dict(ACCESS, user='a b'), 'access.user'),
+    ([USER_NETWORK], dict(ACCESS, host_key_alias='l1a %h'), 'access.host_key_alias'),
+    ([], dict(ACCESS, address='-oProxyCommand=sh'), 'access.address'),
+    ([], dict(ACCESS, address='host name'), 'access.address'),
+    ([], dict(ACCESS, address='10.0.0.1', port=0), 'access.port'),
+    ([], dict(ACCESS, address='10.0.0.1', port=70000), 'access.port'),
+])
+def test_bad_access_fails_and_leaves_nothing_behind(run_module, hypervisor, networks, access, option):
+    result = run_module(l1_domain, args(networks=networks, access=access))
+    assert result['failed'] and result['option'] == option, result
+    assert result['msg'].startswith(option + ': ')
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []

@@ -100,3 +100,17 @@ def test_every_profile_has_one_socket_with_n_cores(run_module, hypervisor):
     bad = run_module(l2_domain, dict(name='l3', uri=TEST_URI, virt_type='qemu', vcpus=4,
                                      cpu_topology=dict(sockets=1, cores=3)))
     assert bad['failed'] and bad['option'] == 'cpu_topology' and 'must match' in bad['msg']
+
+
+def test_an_l2_records_its_level_and_access(run_module, hypervisor):
+    from lxml import etree
+
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_xml import NK_NS, access_record
+
+    access = dict(user='nestedkvm', host_key_alias='l2', address=None, port=22)
+    networks = [dict(type='user', forwards=[dict(host_port=2223, guest_port=22)])]
+    result = run_module(l2_domain, dict(name='l2', uri=TEST_URI, virt_type='qemu', state='present', networks=networks,
+                                        access=dict(user='nestedkvm', host_key_alias='l2')))
+    assert result['changed'] and result['definition']['access'] == access
+    root = etree.fromstring(hypervisor.domain('l2').XMLDesc(0).encode())
+    assert root.find('metadata/{%s}stack' % NK_NS).get('level') == '2' and access_record(root) == access

@@ -1,0 +1,46 @@
+"""Templating a role's task as a play would, without running it."""
+
+import os
+
+import pytest
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
+ROLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles')
+OMIT = '__omit_place_holder__nk'
+
+
+def _tasks(items):
+    for task in items:
+        yield task
+        for section in ('block', 'rescue', 'always'):
+            yield from _tasks(task.get(section, ()))
+
+
+def _load(loader, *parts):
+    path = os.path.join(ROLES, *parts)
+    return (loader.load_from_file(path, trusted_as_template=True) or {}) if os.path.exists(path) else {}
+
+
+@pytest.fixture
+def role_task_args():
+    """role_task_args(role, tasks_file, module, host_vars, options) -> {option: value} of the first task of
+    roles/<role>/tasks/<tasks_file> (blocks included) that calls ``module``, templated with the role's defaults,
+    ``host_vars`` and the role's vars (in that order of precedence, as in a play); options the task omits are left
+    out."""
+    def template(role, tasks_file, module, host_vars, options):
+        loader = DataLoader()
+        task = next(t for t in _tasks(_load(loader, role, 'tasks', tasks_file)) if module in t)
+        variables = dict(_load(loader, role, 'defaults', 'main.yml'), omit=OMIT)
+        variables.update(host_vars)
+        variables.update(_load(loader, role, 'vars', 'main.yml'))
+        variables.update(task.get('vars', {}))
+        templar = Templar(loader=loader, variables=variables)
+        args = {}
+        for key in options:
+            value = templar.template(task[module][key])
+            if value != OMIT:
+                args[key] = value
+        return args
+    return template
