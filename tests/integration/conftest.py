@@ -3,6 +3,7 @@ QEMU under TCG. `make integration` starts libvirtd first (hack/libvirtd.sh). The
 storage pool of their own in a temporary directory and remove it, and every domain they made,
 afterwards."""
 
+import glob
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import tempfile
 
 import pytest
+from lxml import etree
 
 libvirt = pytest.importorskip('libvirt')
 
@@ -92,6 +94,42 @@ def remove_pool(system, name=POOL):
             volume.delete(0)
         pool.destroy()
     pool.undefine()
+
+
+def host_state(system, pools=(), paths=(), others=()):
+    """What a run could have changed on this host, to compare before and after it: every domain of the tier's prefix
+    (but ``others``) with its definition; every pool of the prefix and of ``pools``, with its path, whether it runs,
+    and its volumes' definitions; every file and directory at or below the glob patterns ``paths``, with its mode,
+    owner, size and modification time."""
+    flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+    state = dict(domains={d.name(): d.XMLDesc(flags) for d in system.listAllDomains()
+                          if d.name().startswith(PREFIX) and d.name() not in others},
+                 pools={}, volumes={}, files={})
+    for pool in system.listAllStoragePools():
+        name = pool.name()
+        if not (name.startswith(PREFIX) or name in pools):
+            continue
+        active = pool.isActive()
+        # Not the pool's whole XML: its free space moves with whatever else writes to that file system.
+        state['pools'][name] = (active, etree.fromstring(pool.XMLDesc(0)).findtext('target/path'))
+        for volume in pool.listAllVolumes() if active else ():
+            state['volumes']['%s/%s' % (name, volume.name())] = volume.XMLDesc(0)
+    for pattern in paths:
+        for top in glob.glob(pattern):
+            for path in _files(top):
+                status = os.lstat(path)
+                state['files'][path] = (status.st_mode, status.st_uid, status.st_gid, status.st_size,
+                                        status.st_mtime_ns)
+    return state
+
+
+def _files(top):
+    """A file, or everything below a directory."""
+    if not os.path.isdir(top):
+        yield top
+    for directory, subdirectories, files in os.walk(top):
+        for name in subdirectories + files:
+            yield os.path.join(directory, name)
 
 
 def ansible_playbook(arguments, env=None):

@@ -33,10 +33,6 @@ def test_a_host_port_this_host_cannot_give_is_refused_before_define(playbook):
         playbook('port_unavailable.yml', nk_busy_port=busy.getsockname()[1])
 
 
-def test_roles_refuse_bad_variables_first(playbook):
-    playbook('role_bad_vars.yml')
-
-
 def test_console_passwords_host_keys_and_cloud_init_never_reach_the_output(playbook, tmp_path):
     key = str(tmp_path / 'host_key')
     subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key], check=True)

@@ -17,6 +17,7 @@ from lxml import etree
 
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
 
+import conftest
 from conftest import HERE, PREFIX, URI, ansible_playbook, libvirt, remove_pool
 
 pytestmark = pytest.mark.integration
@@ -50,15 +51,7 @@ def own_pool(system):
 
 
 def host_state(system, path):
-    flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
-    files = {}
-    for name in sorted(os.listdir(path)):
-        status = os.stat(os.path.join(path, name))
-        files[name] = (status.st_mode, status.st_uid, status.st_gid, status.st_size, status.st_mtime_ns)
-    return dict(domains={d.name(): d.XMLDesc(flags) for d in system.listAllDomains()
-                         if d.name().startswith(PREFIX) and d.name() not in _OTHERS},
-                volumes={v.name(): v.XMLDesc(0) for v in system.storagePoolLookupByName(POOL).listAllVolumes()},
-                files=files)
+    return conftest.host_state(system, paths=[path], others=_OTHERS)
 
 
 def l1(name, **overrides):
@@ -113,7 +106,7 @@ def test_the_collections_volumes_go_with_their_domain(run_module, system, own_po
     run_module(l1_domain, l1(name))
     removed = run_module(l1_domain, l1(name, state='absent', remove_storage=True))
     assert removed['removed_volumes'] == ['%s/%s@root.qcow2' % (POOL, name)] and removed['kept_volumes'] == []
-    assert host_state(system, own_pool) == dict(domains={}, volumes={}, files={})
+    assert host_state(system, own_pool) == dict(domains={}, pools={POOL: (1, own_pool)}, volumes={}, files={})
 
 
 def test_teardown_removes_the_labs_domains_and_leaves_a_hand_made_one(run_module, system, own_pool, tmp_path):
