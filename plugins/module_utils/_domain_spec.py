@@ -210,6 +210,7 @@ class DomainSpec:
     tpm = False
     hyperv = False
     hyperv_nested = None  # None, or 'intel'/'amd': Hyper-V's nested enlightenments for a guest that is a hypervisor
+    kernel_irqchip = True  # False: QEMU emulates the interrupt controllers in user space (see _resolve_irqchip)
     osinfo = None
     disks = ()
     cdroms = ()  # paths of ISO images (install media, driver disks)
@@ -252,6 +253,7 @@ class DomainSpec:
         spec._resolve_cpu(params, host, warn)
         spec._resolve_topology(params.get('cpu_topology'))
         spec._resolve_firmware(params)
+        spec._resolve_irqchip(params)
         spec.disks = tuple(spec._disk(i, d, defaults) for i, d in enumerate(params['disks']))
         spec._check_unique('disks', [d.name for d in spec.disks])
         if 'minimum_disk' in defaults:
@@ -435,6 +437,18 @@ class DomainSpec:
             # Hyper-V enlightenments need KVM; QEMU's TCG refuses them (HV VP_INDEX).
             self.hyperv = self.virt_type == 'kvm'
 
+    def _resolve_irqchip(self, params):
+        self.kernel_irqchip = params.get('kernel_irqchip', True)
+        if self.kernel_irqchip:
+            return
+        if self.virt_type != 'kvm':
+            raise OptionError('kernel_irqchip', 'only applies to KVM guests, and this one is emulated (virt_type %s): '
+                                                'leave it true' % self.virt_type)
+        if self.hyperv_nested:
+            raise OptionError('kernel_irqchip', 'nested Hyper-V (nested true on the windows11 profile) needs synthetic '
+                                                "timers, which need KVM's in-kernel interrupt controller: leave "
+                                                'kernel_irqchip true, or set nested false')
+
     def _disk(self, index, disk, defaults):
         option = 'disks[%d]' % index
         if not _NAME.fullmatch(disk['name']):
@@ -528,7 +542,12 @@ class DomainSpec:
 
     @property
     def hyperv_enlightenments(self):
-        return _HYPERV_ENLIGHTENMENTS if self.hyperv else ()
+        if not self.hyperv:
+            return ()
+        if not self.kernel_irqchip:
+            # KVM implements SynIC (and the synthetic timers built on it) only with its in-kernel local APIC.
+            return tuple(name for name in _HYPERV_ENLIGHTENMENTS if name not in ('synic', 'stimer'))
+        return _HYPERV_ENLIGHTENMENTS
 
 
 def _target_dev(bus, index):

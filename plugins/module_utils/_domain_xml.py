@@ -29,6 +29,9 @@ OSINFO_NS = 'http://libosinfo.org/xmlns/libvirt/domain/1.0'
 GUEST_AGENT = 'org.qemu.guest_agent.0'
 
 # Devices this collection owns; any other device (controllers, video, input, ...) is libvirt's or the user's.
+# The QEMU arguments of kernel_irqchip false: the guest's LAPIC, IOAPIC and PIC emulated by QEMU, not KVM.
+KERNEL_IRQCHIP_OFF = ('-machine', 'kernel-irqchip=off')
+
 _MANAGED_DEVICES = ('disk', 'interface', 'graphics', 'tpm', 'serial', 'console', 'rng')
 # Top-level elements this collection owns. libvirt's canonical order is restored on define.
 _MANAGED_TOP = ('memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock')
@@ -126,6 +129,11 @@ def _build_features(root, spec):
                 _sub(element, 'direct', state='on')
         if spec.hyperv_nested == 'intel':
             _sub(hyperv, 'evmcs', state='on')
+    if not spec.kernel_irqchip:
+        # Without KVM's in-kernel local APIC, QEMU cannot set up the paravirtual features that need it (the
+        # asynchronous page fault interrupt's MSR fails at the first vCPU reset): hiding KVM turns them all off.
+        kvm = _sub(features, 'kvm')
+        _sub(kvm, 'hidden', state='on')
     if spec.secure_boot:
         _sub(features, 'smm', state='on')
 
@@ -202,14 +210,24 @@ def _build_devices(devices, spec, disk_paths, seed_path):
 
 
 def _build_qemu_commandline(root, spec):
+    args = []
+    if not spec.kernel_irqchip:
+        # libvirt has no element for it; QEMU merges a second -machine into the first.
+        args.extend(KERNEL_IRQCHIP_OFF)
     # libvirt offers port forwards for user-mode networking only with the passt backend, which is not
     # available everywhere (docs/stacks.md); a QEMU netdev with hostfwd works on every version.
-    users = spec.user_interfaces
-    if not users or spec.user_network_backend != 'qemu-commandline':
-        return
+    if spec.user_network_backend == 'qemu-commandline':
+        args.extend(_user_netdev_args(spec))
+    if args:
+        commandline = etree.SubElement(root, '{%s}commandline' % QEMU_NS)
+        for arg in args:
+            etree.SubElement(commandline, '{%s}arg' % QEMU_NS, value=arg)
+
+
+def _user_netdev_args(spec):
     bus = 'pcie.0' if spec.machine == 'q35' else 'pci.0'
-    commandline = etree.SubElement(root, '{%s}commandline' % QEMU_NS)
-    for index, iface in enumerate(users):
+    args = []
+    for index, iface in enumerate(spec.user_interfaces):
         netdev = ['user', 'id=nk-user%d' % index]
         if iface.restrict:
             netdev.append('restrict=on')
@@ -220,8 +238,8 @@ def _build_qemu_commandline(root, spec):
         device = [model, 'netdev=nk-user%d' % index, 'bus=%s' % bus, 'addr=0x%x' % (0x10 + index)]
         if iface.mac:
             device.append('mac=%s' % iface.mac)
-        for arg in ('-netdev', ','.join(netdev), '-device', ','.join(device)):
-            etree.SubElement(commandline, '{%s}arg' % QEMU_NS, value=arg)
+        args.extend(('-netdev', ','.join(netdev), '-device', ','.join(device)))
+    return args
 
 
 _HOSTFWD = re.compile(r'hostfwd=(tcp|udp):127\.0\.0\.1:(\d+)-[^:,]*:(\d+)')
@@ -412,7 +430,8 @@ def describe(root):
         clock=_describe_clock(root.find('clock')),
         disks=sorted((_describe_disk(d) for d in root.iterfind('devices/disk')), key=lambda d: d['target'] or ''),
         interfaces=[_describe_interface(i) for i in root.iterfind('devices/interface')],
-        user_networks=root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS}),
+        user_networks=[arg for arg in _qemu_args(root) if arg not in KERNEL_IRQCHIP_OFF],
+        kernel_irqchip=not _has_arg_pair(_qemu_args(root), KERNEL_IRQCHIP_OFF),
         graphics=[_describe_graphics(g) for g in root.iterfind('devices/graphics')],
         video=sorted(v.get('type') for v in root.iterfind('devices/video/model')),
         console_log=root.xpath('string(devices/serial[1]/log/@file)') or None,
@@ -425,6 +444,14 @@ def describe(root):
         access=access_record(root),
     )
     return description
+
+
+def _qemu_args(root):
+    return root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': QEMU_NS})
+
+
+def _has_arg_pair(args, pair):
+    return any(tuple(args[i:i + 2]) == pair for i in range(len(args) - 1))
 
 
 def _describe_os(os_el):
@@ -455,6 +482,8 @@ def _describe_features(features):
             described['smm'] = feature.get('state', 'on')
         elif feature.tag in ('acpi', 'apic'):
             described[feature.tag] = 'on'
+        elif feature.tag == 'kvm' and feature.find("hidden[@state='on']") is not None:
+            described['kvm_hidden'] = 'on'
     return described
 
 

@@ -194,7 +194,8 @@ definition:
         C(cmdline) (direct kernel boot, else null) and C(boot) (the boot device order).
       type: dict
     features:
-      description: C(acpi), C(apic), C(smm) (V(on) where set) and C(hyperv) (the Hyper-V enlightenments turned on).
+      description: C(acpi), C(apic), C(smm), C(kvm_hidden) (V(on) where set) and C(hyperv) (the Hyper-V enlightenments
+        turned on).
       type: dict
     cpu:
       description: C(mode) (V(host-passthrough), V(host-model), V(maximum) or V(custom)), C(model) and C(features), a
@@ -216,6 +217,10 @@ definition:
       description: The QEMU command-line arguments of user-mode networks (with their loopback port forwards).
       type: list
       elements: str
+    kernel_irqchip:
+      description: Whether KVM emulates the guest's interrupt controllers (V(false) for an L2 made with
+        C(kernel_irqchip=false), see M(nestedkvm.stack.l2_domain)).
+      type: bool
     graphics:
       description: Each console's C(type), C(listen) address and C(password) (always hidden).
       type: list

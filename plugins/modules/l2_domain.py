@@ -69,6 +69,21 @@ options:
       - For the other profiles V(false) leaves the CPU as O(cpu_mode) gives it.
     type: bool
     default: false
+  kernel_irqchip:
+    description:
+      - V(false) has QEMU emulate the guest's interrupt controllers (local APIC, I/O APIC, PIC) in user space instead of
+        KVM in the kernel. Only for KVM guests.
+      - Needed for a UEFI (OVMF) guest in an L1 that is itself emulated by QEMU TCG, such as the lab's L1 on a host
+        without VT-x/AMD-V - the M(nestedkvm.stack.l2_guests) role sets it there. With KVM's in-kernel local APIC, the
+        guest's firmware writes CR8 while KVM in the L1 waits for an interrupt window, and the TCG QEMU that runs
+        the L1 aborts (C(tcg_handle_interrupt) assertion) and takes the L1 with it; docs/known-issues.md has the
+        details and a reproducer.
+      - The cost - slower interrupts; KVM's paravirtual features are hidden from the guest (C(<kvm><hidden>)); the
+        Hyper-V C(synic) and C(stimer) enlightenments are left out, so it cannot be combined with O(nested) on
+        V(windows11); libvirt has no element for it, so it is a QEMU argument (C(-machine kernel-irqchip=off)) and
+        libvirt marks the domain tainted (C(custom-argv)).
+    type: bool
+    default: true
 seealso:
   - module: nestedkvm.stack.l1_domain
   - module: nestedkvm.stack.kvm_host_info
@@ -205,7 +220,8 @@ definition:
         C(cmdline) (direct kernel boot, else null) and C(boot) (the boot device order).
       type: dict
     features:
-      description: C(acpi), C(apic), C(smm) (V(on) where set) and C(hyperv) (the Hyper-V enlightenments turned on).
+      description: C(acpi), C(apic), C(smm), C(kvm_hidden) (V(on) where set) and C(hyperv) (the Hyper-V enlightenments
+        turned on).
       type: dict
     cpu:
       description: C(mode) (V(host-passthrough), V(host-model), V(maximum) or V(custom)), C(model) and C(features), a
@@ -227,6 +243,10 @@ definition:
       description: The QEMU command-line arguments of user-mode networks (with their loopback port forwards).
       type: list
       elements: str
+    kernel_irqchip:
+      description: Whether KVM emulates the guest's interrupt controllers (V(false) for an L2 made with
+        C(kernel_irqchip=false), see M(nestedkvm.stack.l2_domain)).
+      type: bool
     graphics:
       description: Each console's C(type), C(listen) address and C(password) (always hidden).
       type: list
@@ -268,6 +288,7 @@ def main():
         install_iso=dict(type='str'),
         virtio_iso=dict(type='str'),
         nested=dict(type='bool', default=False),
+        kernel_irqchip=dict(type='bool', default=True),
     ))
 
 

@@ -158,6 +158,43 @@ def test_windows11_without_kvm_drops_hyperv_only():
     assert root.find('devices/tpm') is not None and root.find('features/smm') is not None
 
 
+def test_windows11_with_userspace_interrupt_controllers(rng):
+    # The windows11 guest of an L1 emulated by TCG (docs/known-issues.md).
+    _spec, root = build(level=2, profile='windows11', nested=False, kernel_irqchip=False,
+                        disks=[dict(name='system', size='64GiB')], graphics_password='s3cret')
+    assert_valid(rng, root)
+    assert root.xpath('qemu:commandline/qemu:arg/@value', namespaces={'qemu': _domain_xml.QEMU_NS}) == [
+        '-machine', 'kernel-irqchip=off']
+    assert root.find('features/kvm/hidden').get('state') == 'on'
+    hyperv = [e.tag for e in root.find('features/hyperv')]
+    assert 'synic' not in hyperv and 'stimer' not in hyperv and 'vapic' in hyperv
+    assert root.find('devices/tpm') is not None and root.find('features/smm') is not None
+    described = _domain_xml.describe(root)
+    assert described['kernel_irqchip'] is False and described['user_networks'] == []
+    assert described['features']['kvm_hidden'] == 'on'
+
+
+def test_userspace_interrupt_controllers_and_a_user_network_share_the_command_line():
+    forwards = [dict(host_port=2222, guest_port=22)]
+    _spec, root = build(level=2, profile='linux', nested=False, kernel_irqchip=False,
+                        networks=[dict(type='user', restrict=True, forwards=forwards)])
+    described = _domain_xml.describe(root)
+    assert described['kernel_irqchip'] is False
+    assert described['user_networks'][0] == '-netdev' and '-machine' not in described['user_networks']
+    assert _domain_xml.port_forwards(root) == {('tcp', 2222, 22)}
+
+
+@pytest.mark.parametrize('host, overrides', [
+    (NO_VT, dict(nested=False)),  # emulated: TCG has no in-kernel irqchip to turn off
+    (AMD_KVM, dict(nested=True)),  # nested Hyper-V needs synthetic timers, which need KVM's irqchip
+])
+def test_userspace_interrupt_controllers_refusals(host, overrides):
+    with pytest.raises(OptionError) as err:
+        build(host=host, level=2, profile='windows11', kernel_irqchip=False,
+              disks=[dict(name='system', size='64GiB')], graphics_password='s3cret', **overrides)
+    assert err.value.details['option'] == 'kernel_irqchip'
+
+
 @pytest.mark.parametrize('overrides, option', [
     (dict(vcpus=1), 'vcpus'),
     (dict(memory='2GiB'), 'memory'),
