@@ -109,24 +109,40 @@ def test_the_collections_volumes_go_with_their_domain(run_module, system, own_po
     assert host_state(system, own_pool) == dict(domains={}, pools={POOL: (1, own_pool)}, volumes={}, files={})
 
 
-def test_teardown_removes_the_labs_domains_and_leaves_a_hand_made_one(run_module, system, own_pool, tmp_path):
+def test_teardown_removes_the_labs_domains_and_leaves_a_hand_made_one_unless_its_host_opts_in(
+        run_module, system, own_pool, tmp_path):
     lab, by_hand = PREFIX + 'lab-l1', PREFIX + 'hand-l1'
     run_module(l1_domain, l1(lab))
+    disk = system.storagePoolLookupByName(POOL).createXML(
+        "<volume><name>%s.qcow2</name><capacity unit='MiB'>64</capacity><target><format type='qcow2'/></target>"
+        "</volume>" % by_hand, 0).path()
     system.defineXML("<domain type='qemu'><name>%s</name><memory unit='MiB'>256</memory><os><type arch='x86_64'>hvm"
-                     "</type></os></domain>" % by_hand)
+                     "</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                     "<source file='%s'/><target dev='vda' bus='virtio'/></disk></devices></domain>" % (by_hand, disk))
     before = host_state(system, own_pool)
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text('all:\n  children:\n    l2_guests: {}\n    l1_hypervisors:\n      hosts:\n'
-                         '        %s: {}\n        %s: {}\n' % (lab, by_hand))
-    done = ansible_playbook(['-i', str(inventory), os.path.join(HERE, '..', '..', 'playbooks', 'teardown.yml'),
-                             '-e', 'ansible_python_interpreter=%s' % sys.executable,
-                             '-e', 'l1_hypervisor_known_hosts_file=%s' % (tmp_path / 'known_hosts'),
-                             '-e', 'l1_hypervisor_host_key_dir=%s' % (tmp_path / 'host_keys')])
+
+    def teardown(by_hand_vars):
+        inventory = tmp_path / 'inventory.yml'
+        inventory.write_text('all:\n  children:\n    l2_guests: {}\n    l1_hypervisors:\n      hosts:\n'
+                             '        %s: {}\n        %s: %s\n' % (lab, by_hand, by_hand_vars))
+        return ansible_playbook(['-i', str(inventory), os.path.join(HERE, '..', '..', 'playbooks', 'teardown.yml'),
+                                 '-e', 'ansible_python_interpreter=%s' % sys.executable,
+                                 '-e', 'l1_hypervisor_known_hosts_file=%s' % (tmp_path / 'known_hosts'),
+                                 '-e', 'l1_hypervisor_host_key_dir=%s' % (tmp_path / 'host_keys')])
+
+    done = teardown('{}')
     assert done.returncode != 0, done.stdout[-4000:]
     assert "domain '%s' exists but this collection did not create it" % by_hand in done.stdout
     after = host_state(system, own_pool)
     assert after['domains'] == {by_hand: before['domains'][by_hand]}
-    assert after['files'] == {} and after['volumes'] == {}
+    own_disk = {'%s/%s.qcow2' % (POOL, by_hand)}
+    assert set(after['volumes']) == own_disk and set(after['files']) == {disk}
+    assert after['files'][disk] == before['files'][disk]
+
+    # The host opts in, as the roles do: the domain goes, its disk (never the collection's) stays as it was.
+    done = teardown('{l1_hypervisor_adopt: true}')
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert host_state(system, own_pool) == dict(after, domains={})
 
 
 @pytest.fixture
