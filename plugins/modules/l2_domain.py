@@ -73,11 +73,11 @@ options:
     description:
       - V(false) has QEMU emulate the guest's interrupt controllers (local APIC, I/O APIC, PIC) in user space instead of
         KVM in the kernel. Only for KVM guests.
-      - Needed for a UEFI (OVMF) guest in an L1 that is itself emulated by QEMU TCG, such as the lab's L1 on a host
-        without VT-x/AMD-V - the M(nestedkvm.stack.l2_guests) role sets it there. With KVM's in-kernel local APIC, the
-        guest's firmware writes CR8 while KVM in the L1 waits for an interrupt window, and the TCG QEMU that runs
-        the L1 aborts (C(tcg_handle_interrupt) assertion) and takes the L1 with it; docs/known-issues.md has the
-        details and a reproducer.
+      - For a UEFI (OVMF) guest in an L1 that is itself emulated by QEMU TCG, such as the lab's L1 on a host without
+        VT-x/AMD-V. With KVM's in-kernel local APIC, the guest's firmware writes CR8 while KVM in the L1 waits for an
+        interrupt window, and the TCG QEMU that runs the L1 aborts (C(tcg_handle_interrupt) assertion) and takes the
+        L1 with it. With V(false) a guest with one vCPU boots; with two its firmware stalls (docs/known-issues.md has
+        the details and a reproducer).
       - The cost - slower interrupts; KVM's paravirtual features are hidden from the guest (C(<kvm><hidden>)); the
         Hyper-V C(synic) and C(stimer) enlightenments are left out, so it cannot be combined with O(nested) on
         V(windows11); libvirt has no element for it, so it is a QEMU argument (C(-machine kernel-irqchip=off)) and
