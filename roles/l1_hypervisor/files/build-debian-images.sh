@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the lab's Debian images from the Debian archive with debootstrap; no cloud image download.
 #
-#   build-debian-images.sh OUTDIR NAME [MIRROR] [SUITE]
+#   build-debian-images.sh OUTDIR NAME [MIRROR] [RELEASE]
 #
+# RELEASE is debian12 (bookworm, the default) or debian13 (trixie).
 # OUTDIR/NAME-l1.qcow2      an L1 hypervisor: systemd, cloud-init, SSH, qemu-guest-agent, QEMU/KVM,
 #                           libvirt, swtpm, OVMF, python3-libvirt and python3-lxml already installed,
 #                           because the lab's L1 has no network beyond its forwarded SSH port. It carries
-#                           the L2 image, kernel and initrd at /var/lib/nestedkvm/images/<suite>-l2.qcow2,
-#                           <suite>.vmlinuz and <suite>.initrd for the guests it will run.
+#                           the L2 image, kernel and initrd at /var/lib/nestedkvm/images/RELEASE-l2.qcow2,
+#                           RELEASE.vmlinuz and RELEASE.initrd for the guests it will run.
 # OUTDIR/NAME-l2.qcow2      the guest image: the same system without the hypervisor packages.
 # OUTDIR/NAME.vmlinuz, OUTDIR/NAME.initrd   the kernel both boot with (direct kernel boot, root=/dev/vda).
 #
@@ -16,15 +17,33 @@
 # so an interrupted build never leaves a file a later run would take for a finished image.
 set -euo pipefail
 
-usage="usage: build-debian-images.sh OUTDIR NAME [MIRROR] [SUITE]"
+releases="debian12 debian13"
+usage="usage: build-debian-images.sh OUTDIR NAME [MIRROR] [RELEASE], RELEASE one of: $releases"
 out=${1:?$usage}
 name=${2:?$usage}
 mirror=${3:-http://deb.debian.org/debian}
-suite=${4:-bookworm}
+release=${4:-debian12}
 guest_packages="linux-image-amd64 systemd-sysv udev kmod iproute2 openssh-server qemu-guest-agent cloud-init sudo
   python3 python3-apt"
 hypervisor_packages="qemu-system-x86 qemu-utils ipxe-qemu libvirt-daemon-system libvirt-clients python3-libvirt
   python3-lxml ovmf swtpm swtpm-tools"
+# Every package name above is the same in both releases (trixie's libvirt-daemon-system depends on the per-driver
+# packages it was split into, libvirt-daemon-driver-qemu and the others, so the list stays).
+case $release in
+  debian12)
+    suite=bookworm
+    ;;
+  debian13)
+    suite=trixie
+    # libvirt 11.3 gives a user-mode interface the passt backend (libvirt's own interface, with portForward on
+    # 127.0.0.1) where the passt binary is installed; bookworm's libvirt 9.0 was built without it.
+    hypervisor_packages="$hypervisor_packages passt"
+    ;;
+  *)
+    echo "build-debian-images.sh: unknown RELEASE '$release'; $usage" >&2
+    exit 2
+    ;;
+esac
 
 mkdir -p "$out/.debs/partial"
 debs=$(realpath "$out/.debs")  # downloaded packages, kept for the next build
@@ -69,7 +88,7 @@ make_image() {  # make_image NAME: the tree as it is now -> $work/NAME.qcow2
   rm -f "$work/$1.raw"
 }
 
-step "debootstrap $suite from $mirror"
+step "debootstrap $suite ($release) from $mirror"
 debootstrap --variant=minbase --cache-dir="$debs" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
   { tail -n 30 "$work/debootstrap.log"; exit 1; }
 
@@ -97,10 +116,14 @@ CFG
 # Every VM makes its own host keys on first boot (cloud-init), none is shared through the image.
 rm -f "$root"/etc/ssh/ssh_host_* "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
 touch "$root/etc/machine-id"
-cp -L "$root/vmlinuz" "$work/$suite.vmlinuz"
-cp -L "$root/initrd.img" "$work/$suite.initrd"
-chmod 0644 "$work/$suite.vmlinuz" "$work/$suite.initrd"
-make_image "$suite-l2"
+# The one kernel linux-image-amd64 installed, from /boot: the /vmlinuz symlinks depend on kernel-img.conf.
+kernels=("$root"/boot/vmlinuz-*)
+[ ${#kernels[@]} -eq 1 ] && [ -e "${kernels[0]}" ] || { echo "expected one kernel in /boot: ${kernels[*]}" >&2; exit 1; }
+kversion=${kernels[0]##*/vmlinuz-}
+cp "${kernels[0]}" "$work/$release.vmlinuz"
+cp "$root/boot/initrd.img-$kversion" "$work/$release.initrd"
+chmod 0644 "$work/$release.vmlinuz" "$work/$release.initrd"
+make_image "$release-l2"
 
 step "install the hypervisor packages"
 chroot_mounts up
@@ -110,12 +133,12 @@ chroot_mounts down
 # libvirt's default NAT network would bring up 192.168.122.0/24 inside the L1: never autostart it.
 rm -f "$root/etc/libvirt/qemu/networks/autostart/default.xml"
 mkdir -p "$root/var/lib/nestedkvm/images"
-cp "$work/$suite-l2.qcow2" "$work/$suite.vmlinuz" "$work/$suite.initrd" "$root/var/lib/nestedkvm/images/"
-make_image "$suite-l1"
+cp "$work/$release-l2.qcow2" "$work/$release.vmlinuz" "$work/$release.initrd" "$root/var/lib/nestedkvm/images/"
+make_image "$release-l1"
 
 step "publish to $out as $name-*"
 for kind in .vmlinuz .initrd -l2.qcow2 -l1.qcow2; do  # the L1 image last: its presence means "done"
-  chmod 0644 "$work/$suite$kind"
-  mv -f "$work/$suite$kind" "$out/$name$kind"
+  chmod 0644 "$work/$release$kind"
+  mv -f "$work/$release$kind" "$out/$name$kind"
 done
 step done
