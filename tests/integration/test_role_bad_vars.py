@@ -52,5 +52,5 @@ def test_a_bad_role_variable_fails_in_the_first_task_and_changes_nothing(system,
     with open('/proc/cpuinfo') as cpuinfo:
         has_vt = any(flag in cpuinfo.read().split() for flag in ('vmx', 'svm'))
     # Every case reached its rescue; the last, emulation never, only runs without VT-x/AMD-V.
-    assert 'rescued=%d' % (9 if has_vt else 10) in done.stdout, done.stdout[-6000:]
+    assert 'rescued=%d' % (10 if has_vt else 11) in done.stdout, done.stdout[-6000:]
     assert host_state(system, pools=[pool], paths=watched) == before
