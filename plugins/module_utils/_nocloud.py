@@ -298,8 +298,9 @@ def _check_plain_data(value, option, where='value'):
         text = repr(value)
         # PyYAML (YAML 1.1) reads 1e-05 or inf as strings: only plain decimals round-trip.
         if not math.isfinite(value) or 'e' in text or 'E' in text:
-            raise OptionError(option, '%s is the number %s, which YAML 1.1 would read back as a string; '
-                                      'write it as a quoted string or a plain decimal' % (where, text))
+            # Not repeated: any value here can be a secret.
+            raise OptionError(option, '%s is a number in exponent form or not finite, which YAML 1.1 would read '
+                                      'back as a string; write it as a quoted string or a plain decimal' % where)
         return
     if isinstance(value, dict):
         for key, item in value.items():

@@ -343,6 +343,14 @@ def test_validation_names_the_option(cloud_init, option, words):
     assert words in caught.value.msg
 
 
+@pytest.mark.parametrize('value', [1.5e-07, float('inf')])
+def test_a_number_yaml_would_misread_is_refused_without_repeating_it(value):
+    # Any value of user_data can be a secret (a Wi-Fi key, a token): the refusal names where it is, not what.
+    with pytest.raises(OptionError, match='write_files') as caught:
+        seed_files('l1', {'user_data': {'write_files': [{'path': '/etc/token', 'content': value}]}})
+    assert repr(value) not in caught.value.msg and 'e-07' not in caught.value.msg
+
+
 # --------------------------------------------------------------------------- host keys, passwords
 
 SSH_KEYGEN = shutil.which('ssh-keygen')
