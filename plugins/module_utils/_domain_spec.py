@@ -109,10 +109,10 @@ def domain_argument_spec():
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
 
 
-def validate_name(name, what='domain'):
-    """The name of a libvirt object (domain, pool), or an OptionError naming option 'name'."""
-    if not _NAME.fullmatch(name or ''):
-        raise OptionError('name', "'%s' is not a usable %s name: use 1 to 64 letters, digits, '.', '_', '+' "
+def validate_name(name, what='domain', option='name'):
+    """The name of a libvirt object (domain, pool) or of an inventory host, or an OptionError naming ``option``."""
+    if not (isinstance(name, str) and _NAME.fullmatch(name)):
+        raise OptionError(option, "'%s' is not a usable %s name: use 1 to 64 letters, digits, '.', '_', '+' "
                                   "or '-', starting with a letter or digit" % (name, what))
     return name
 

@@ -24,6 +24,7 @@ from lxml import etree
 REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted('nestedkvm.stack.' + path.stem for path in (REPO / 'plugins' / 'modules').glob('*.py'))
 ROLES = sorted('nestedkvm.stack.' + path.parents[1].name for path in (REPO / 'roles').glob('*/meta/argument_specs.yml'))
+INVENTORY_PLUGINS = sorted('nestedkvm.stack.' + path.stem for path in (REPO / 'plugins' / 'inventory').glob('*.py'))
 
 MACRO = re.compile(r'\b(RV|[BCIMOUVELP])\(')
 PYTHON_VALUE = re.compile(r'\b(None|True|False)\b')
@@ -129,6 +130,30 @@ def test_module_doc_renders_as_text(module_pages, module):
     text = module_pages[module]
     assert 'RETURN VALUES' in text or 'RETURN' in text
     assert not re.search(r'^\s+\S*\): null$', text, re.M)  # the remains of a sample split at a comma
+
+
+@pytest.fixture(scope='module')
+def inventory_docs():
+    return json.loads(_ansible_doc('--json', '-t', 'inventory', *INVENTORY_PLUGINS))
+
+
+@pytest.mark.parametrize('plugin', INVENTORY_PLUGINS)
+def test_inventory_plugin_doc_has_no_defects(inventory_docs, plugin):
+    doc = dict(inventory_docs[plugin]['doc'])
+    # Only this collection's options: ansible-core's constructed and inventory_cache fragments are not ours to fix.
+    spec = importlib.util.spec_from_file_location('plugin', REPO / 'plugins' / 'inventory' / (plugin.split('.')[-1] + '.py'))
+    source = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(source)
+    own = yaml.safe_load(source.DOCUMENTATION)['options']
+    doc['options'] = {name: option for name, option in doc['options'].items() if name in own}
+    assert sorted(doc['options']) == sorted(own) and inventory_docs[plugin]['examples']
+    assert _prose_defects(doc) == []
+
+
+@pytest.mark.parametrize('plugin', INVENTORY_PLUGINS)
+def test_inventory_plugin_doc_renders_as_text(plugin):
+    text = _rendered('inventory', INVENTORY_PLUGINS)[plugin]
+    assert 'OPTIONS' in text and 'EXAMPLES' in text
 
 
 @pytest.mark.parametrize('role', ROLES)

@@ -10,10 +10,16 @@ What is faked, and why:
 - /proc/<pid>/fd/<n>: symlinks whose target is the string '/dev/kvm', like the kernel's fd links, plus comm and a
   NUL-separated cmdline.
 _host.ROOT is pointed at the tree for the duration of a test (monkeypatch undoes it).
+
+Module and plugin tests run on libvirt's test driver (test:///default), an in-memory hypervisor shared by all
+connections of this process while one stays open, and reset when the last one closes: the ``hypervisor`` fixture
+holds a connection for the length of one test, so calling a module twice sees the first run's domains, and the next
+test starts clean.
 """
 
 import os
 
+import libvirt
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
@@ -40,6 +46,7 @@ flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr lm{extra}
 
 CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO}
 
+TEST_URI = 'test:///default'
 KVM_GID = 108
 QEMU_UID = 64055
 
@@ -185,3 +192,152 @@ def kvm_l0(monkeypatch):
         monkeypatch.setattr(libvirt.virConnect, 'getCapabilities', lambda self: caps)
         monkeypatch.setattr(libvirt.virConnect, 'getDomainCapabilities', lambda self, *args: domcaps)
     return use
+
+
+class TestHypervisor:
+    uri = TEST_URI
+    pool = 'default-pool'  # the test driver's one pool, at /default-pool
+
+    def __init__(self):
+        self.conn = libvirt.open(self.uri)
+        self._builtin = {d.name() for d in self.conn.listAllDomains()}  # the driver's own 'test' domain
+
+    def domains(self):
+        """Domains defined since the fixture started."""
+        return sorted(d.name() for d in self.conn.listAllDomains() if d.name() not in self._builtin)
+
+    def volumes(self):
+        return sorted(self.conn.storagePoolLookupByName(self.pool).listVolumes())
+
+    def domain(self, name):
+        return self.conn.lookupByName(name)
+
+    def snapshot(self):
+        """Everything a module run could change: each domain's definition, power state and autostart, each
+        volume's description. Equal snapshots before and after a run mean the run changed nothing."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+        pool = self.conn.storagePoolLookupByName(self.pool)
+        return dict(domains={d.name(): (d.XMLDesc(flags), d.state()[0], d.autostart()) for d in self.conn.listAllDomains()},
+                    volumes={v.name(): v.XMLDesc(0) for v in pool.listAllVolumes()})
+
+    def define_by_hand(self, name, disks=(), start=False):
+        """A domain a person made (no record of this collection), with ``disks`` (paths) attached."""
+        devices = ''.join("<disk type='file' device='disk'><source file='%s'/><target dev='vd%s'/></disk>"
+                          % (path, 'abcdefgh'[i]) for i, path in enumerate(disks))
+        domain = self.conn.defineXML("<domain type='test'><name>%s</name><memory>524288</memory><os><type>hvm</type>"
+                                     "</os><devices>%s</devices></domain>" % (name, devices))
+        if start:
+            domain.create()
+        return domain
+
+    def copy(self, original, name, xml_edit=None):
+        """What `virsh dumpxml <original> | <rename, drop the uuid> | virsh define` makes (and virt-clone,
+        which gives the copy a new UUID too): a second domain with the first one's metadata."""
+        from lxml import etree
+
+        root = etree.fromstring(self.domain(original).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode())
+        root.find('name').text = name
+        root.remove(root.find('uuid'))
+        for mac in root.iterfind('devices/interface/mac'):
+            mac.getparent().remove(mac)
+        if xml_edit is not None:
+            xml_edit(root)
+        return self.conn.defineXML(etree.tostring(root).decode())
+
+    def add_volume(self, name, size='1', unit='GiB', fmt='qcow2'):
+        self.conn.storagePoolLookupByName(self.pool).createXML(
+            "<volume><name>%s</name><capacity unit='%s'>%s</capacity><target><format type='%s'/></target></volume>"
+            % (name, unit, size, fmt), 0)
+        return '/%s/%s' % (self.pool, name)
+
+
+@pytest.fixture
+def hypervisor():
+    test_hypervisor = TestHypervisor()
+    yield test_hypervisor
+    test_hypervisor.conn.close()
+
+
+@pytest.fixture(scope='session')
+def driver_parses_passt():
+    """Whether this libvirt's test driver takes <backend type='passt'/> (Debian 12's 9.0 has passt disabled)."""
+    conn = libvirt.open(TEST_URI)
+    try:
+        conn.defineXML("<domain type='test'><name>passt-probe</name><memory>65536</memory><os><type>hvm</type></os>"
+                       "<devices><interface type='user'><backend type='passt'/></interface></devices></domain>").undefine()
+        return True
+    except libvirt.libvirtError:
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def our_definition(driver_parses_passt):
+    """our_definition(name, level=1, forwards=(), access=None, passt=True) -> the definition (lxml root) that
+    l1_domain (level 1) or l2_domain (level 2, profile linux) makes for a guest with a user network forwarding
+    ``forwards`` ((host port, guest port) pairs) and the ``access`` record, with the collection's record naming a
+    new UUID, built by the modules' own module_utils.
+
+    ``passt``: the forwards as libvirt's passt interface (its <portForward>), which libvirt's test driver keeps; it
+    drops the <qemu:commandline> of the other backend (the lab's, for a restricted network), so that one can only be
+    read as XML here. Debian 12's libvirt 9.0 refuses <backend type='passt'/>, and keeps the <portForward> without it:
+    the backend element is left out there."""
+    import uuid
+
+    from ansible_collections.nestedkvm.stack.plugins.module_utils import _domain_xml
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, domain_argument_spec
+
+    def build(name, level=1, forwards=(), access=None, passt=True):
+        params = {option: spec.get('default') for option, spec in domain_argument_spec().items()}
+        network = dict(type='user', source=None, model=None, mac=None, restrict=not passt,
+                       forwards=[dict(host_port=host, guest_port=guest, protocol='tcp') for host, guest in forwards])
+        params.update(name=name, virt_type='qemu', nested=level == 1, networks=[network] if forwards else [],
+                      access=dict(dict(user=None, host_key_alias=None, address=None, port=22), **access) if access else None)
+        host = HostCapabilities({'kvm', 'qemu'}, 'amd', set(), net_backends={'default', 'passt'}, passt_installed=True)
+        spec = DomainSpec.from_params(params, host, level=level, profile='hypervisor' if level == 1 else 'linux')
+        root = _domain_xml.build(spec, [], uuid=str(uuid.uuid4()))
+        if passt and not driver_parses_passt:
+            for backend in root.iterfind("devices/interface[@type='user']/backend"):
+                backend.getparent().remove(backend)
+        return root
+    return build
+
+
+@pytest.fixture
+def ssh_route():
+    """ssh_route(host_variables) -> [(host, port, user, HostKeyAlias, UserKnownHostsFile)] of every hop ssh takes to
+    reach a host with these Ansible variables, the first hop first: each ProxyCommand has its %-tokens expanded once
+    and is split as a shell would, as ssh does. Checked on the way: a hop with a HostKeyAlias checks its host key
+    strictly, and the hops of a ProxyCommand run in batch mode."""
+    import shlex
+
+    def hop_route(args, host, port, user, proxied):
+        options = {}
+        rest = list(args)
+        while rest:
+            flag = rest.pop(0)
+            if flag == '-o':
+                key, _sep, value = rest.pop(0).partition('=')
+                options[key] = value
+            elif flag in ('-i', '-p', '-l'):
+                options[flag] = rest.pop(0)
+        hop = (host, port, user, options.get('HostKeyAlias'), options.get('UserKnownHostsFile'))
+        if hop[3]:
+            assert options['StrictHostKeyChecking'] == 'yes'
+        assert options.get('BatchMode') == ('yes' if proxied else None)
+        proxy = options.get('ProxyCommand')
+        if proxy is None:
+            return [hop]
+        expanded = proxy.replace('%%', '\0').replace('%h', str(host)).replace('%p', str(port)).replace('\0', '%')
+        command = shlex.split(expanded)
+        assert command[0] == 'ssh' and command[-3:-1] == ['-W', '%s:%s' % (host, port)]
+        jump = dict(zip(command[1:-3:2], command[2:-3:2]))
+        jump_port = int(jump['-p']) if '-p' in jump else None
+        return [*hop_route(command[1:-3], command[-1], jump_port, jump.get('-l'), proxied=True), hop]
+
+    def route(variables):
+        return hop_route(shlex.split(variables['ansible_ssh_common_args']), variables['ansible_host'],
+                         variables['ansible_port'], variables.get('ansible_user'), proxied=False)
+    return route
