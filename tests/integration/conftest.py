@@ -113,7 +113,7 @@ def host_state(system, pools=(), paths=(), others=()):
         # Not the pool's whole XML: its free space moves with whatever else writes to that file system.
         state['pools'][name] = (active, etree.fromstring(pool.XMLDesc(0)).findtext('target/path'))
         for volume in pool.listAllVolumes() if active else ():
-            state['volumes']['%s/%s' % (name, volume.name())] = volume.XMLDesc(0)
+            state['volumes']['%s/%s' % (name, volume.name())] = _volume_identity(volume)
     for pattern in paths:
         for top in glob.glob(pattern):
             for path in _files(top):
@@ -121,6 +121,16 @@ def host_state(system, pools=(), paths=(), others=()):
                 state['files'][path] = (status.st_mode, status.st_uid, status.st_gid, status.st_size,
                                         status.st_mtime_ns)
     return state
+
+
+def _volume_identity(volume):
+    """A volume's definition without what moves while a running guest uses it (allocation, times), plus the inode
+    of its file, which a volume deleted and made again does not keep."""
+    root = etree.fromstring(volume.XMLDesc(0))
+    for moving in root.xpath('allocation | physical | target/timestamps'):
+        moving.getparent().remove(moving)
+    path = root.findtext('target/path')
+    return etree.tostring(root), os.lstat(path).st_ino if path and os.path.exists(path) else None
 
 
 def _files(top):
