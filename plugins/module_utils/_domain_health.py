@@ -9,7 +9,7 @@ A guest that does not come up has to become an error that says why: libvirt's st
 guest spins its vCPUs at 100 % each; a stopped process uses none), and the last lines of its serial
 console log. The QEMU process and the console log are read only when libvirt runs on this host.
 
-Paths are joined onto _host.ROOT, so tests can use a fake tree.
+Paths are joined onto _hostfs.ROOT, so tests can use a fake tree.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +21,7 @@ import re
 import socket
 import time
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import host_path, read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import host_path, read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._kvm_exits import domain_pid
 
 try:

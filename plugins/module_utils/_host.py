@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What this host can do for KVM: pure parsers and thin readers, shared by kvm_host_info and kvm_nested_param.
 
-Every file the readers look at is joined onto the module-level ``ROOT`` (see ``host_path``), so tests can point the
-whole module at a fake tree. ``probe_kvm_device`` (the ioctl probe of /dev/kvm) is looked up at call time, so tests
+Every file the readers look at is read through _hostfs, below the root tests move to a fake tree.
+``probe_kvm_device`` (the ioctl probe of /dev/kvm) is looked up at call time, so tests
 can replace it as well.
 """
 
@@ -38,9 +38,7 @@ except ImportError:  # reported by read_libvirt, not a failure
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import (
     Connection, is_local_uri, validate_uri, virtualization_flag)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
-
-# The one root every reader joins its paths onto. Tests set it to a fake tree under tmp_path.
-ROOT = '/'
+from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import first_line, host_path, read_text
 
 DEV_KVM = '/dev/kvm'
 # What /proc/<pid>/fd/<n> links to for a KVM VM made from /dev/kvm (QEMU on KVM holds one per guest).
@@ -74,28 +72,6 @@ VM_DMI_MARKERS = (
 )
 
 QEMU_USER_CANDIDATES = ('libvirt-qemu', 'qemu')  # Debian/Ubuntu, then RHEL/Fedora/SUSE/Arch
-
-
-def host_path(path):
-    """``path`` (absolute, as on a real host) below the current ``ROOT``."""
-    return os.path.join(ROOT, path.lstrip('/'))
-
-
-def read_text(path, default=None):
-    """Contents of ``path`` (below ROOT), or ``default`` when it cannot be read."""
-    try:
-        with open(host_path(path), 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except OSError:
-        return default
-
-
-def _first_line(path):
-    text = read_text(path)
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -193,7 +169,7 @@ def parse_bool_param(value):
 
 def read_module_param(module, param):
     """Raw text of /sys/module/<module>/parameters/<param>, or None (module not loaded / no such parameter)."""
-    return _first_line('/sys/module/%s/parameters/%s' % (normalize_module_name(module), param))
+    return first_line('/sys/module/%s/parameters/%s' % (normalize_module_name(module), param))
 
 
 def read_nested(module):
@@ -301,8 +277,8 @@ def kernel_cmdline_nested(module):
 # DMI: is this host a virtual machine?
 
 def read_dmi():
-    return dict(sys_vendor=_first_line('/sys/class/dmi/id/sys_vendor'),
-                product_name=_first_line('/sys/class/dmi/id/product_name'))
+    return dict(sys_vendor=first_line('/sys/class/dmi/id/sys_vendor'),
+                product_name=first_line('/sys/class/dmi/id/product_name'))
 
 
 def dmi_says_virtual(dmi):
@@ -530,14 +506,14 @@ def kvm_holders():
         if not any(target in (DEV_KVM, KVM_VM_FD_TARGET) or target.startswith(DEV_KVM + ' ')
                    for target in (targets or {}).values()):
             continue
-        comm = _first_line('/proc/%d/comm' % pid)
+        comm = first_line('/proc/%d/comm' % pid)
         holders.append(dict(pid=pid, comm=comm, guest=qemu_guest_name(pid, comm)))
     return holders
 
 
 def qemu_guest_name(pid, comm=None):
     """The guest name (from ``-name``) when process ``pid`` is a QEMU, else None."""
-    comm = comm or _first_line('/proc/%d/comm' % pid)
+    comm = comm or first_line('/proc/%d/comm' % pid)
     cmdline = process_args(pid)
     if (comm or '').startswith('qemu') or (cmdline and 'qemu' in os.path.basename(cmdline[0])):
         return parse_qemu_guest_name(cmdline)
@@ -547,7 +523,7 @@ def qemu_guest_name(pid, comm=None):
 def is_passt(pid):
     """True when process ``pid`` is passt (the helper libvirt starts for an interface with the passt backend; its
     AVX2 build names itself passt.avx2)."""
-    return (_first_line('/proc/%d/comm' % pid) or '').partition('.')[0] == 'passt'
+    return (first_line('/proc/%d/comm' % pid) or '').partition('.')[0] == 'passt'
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -563,7 +539,7 @@ _BLOCKS_LOOPBACK = ('127.0.0.1', '0.0.0.0', '::', '::ffff:127.0.0.1', '::ffff:0.
 
 def unprivileged_port_start():
     """The lowest port a process without CAP_NET_BIND_SERVICE (such as QEMU under libvirt) may bind."""
-    text = _first_line(UNPRIVILEGED_PORT_START)
+    text = first_line(UNPRIVILEGED_PORT_START)
     return int(text) if text and text.isdigit() else 1024
 
 

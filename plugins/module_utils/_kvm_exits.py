@@ -10,7 +10,7 @@ from its process: the pid from libvirt's pid file (or its command line), the fd 
 
 A QEMU process without a KVM VM descriptor runs its guest under TCG emulation: it has no exits to count.
 
-Paths are joined onto _host.ROOT, so tests can use a fake tree.
+Paths are joined onto _hostfs.ROOT, so tests can use a fake tree.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,8 +22,8 @@ import os
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._host import (
-    KVM_VM_FD_TARGET, descriptor_targets, host_path, parse_mounts, parse_qemu_guest_name, process_args, process_ids,
-    read_text)
+    KVM_VM_FD_TARGET, descriptor_targets, parse_mounts, parse_qemu_guest_name, process_args, process_ids)
+from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import host_path, read_text
 
 DEBUGFS = '/sys/kernel/debug'
 LIBVIRT_PID_DIR = '/run/libvirt/qemu'

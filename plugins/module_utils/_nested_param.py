@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
 FILE_TEMPLATE = '/etc/modprobe.d/nestedkvm-%s.conf'
@@ -83,7 +83,7 @@ class NestedParam(object):
         path = owned_file(kvm_module)
         plan = dict(vendor=vendor, module=kvm_module, desired=desired, path=path, persistent=persistent,
                     reload=reload, before=_host.read_nested(kvm_module), state=_host.module_state(kvm_module),
-                    file_before=_host.read_text(path), action=None, reboot_required=False)
+                    file_before=_hostfs.read_text(path), action=None, reboot_required=False)
         plan['file_after'] = render_file(kvm_module, desired) if persistent else plan['file_before']
         self._warn_conflicts(plan)
 
@@ -148,7 +148,7 @@ class NestedParam(object):
     # -- applying --------------------------------------------------------------------------------------------
 
     def _write_file(self, path, content):
-        real = _host.host_path(path)
+        real = _hostfs.host_path(path)
         directory = os.path.dirname(real)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)

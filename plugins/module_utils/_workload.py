@@ -28,7 +28,8 @@ import tempfile
 import time
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import parse_mounts, read_cpuinfo, read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host import parse_mounts, read_cpuinfo
+from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._units import parse_size
 
 WORKLOADS = ('cpu', 'memory', 'syscall', 'pipe', 'cpuid', 'disk')

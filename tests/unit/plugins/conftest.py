@@ -9,7 +9,7 @@ What is faked, and why:
   replacement of _host.probe_kvm_device, since the ioctls need the real device.
 - /proc/<pid>/fd/<n>: symlinks whose target is the string '/dev/kvm', like the kernel's fd links, plus comm and a
   NUL-separated cmdline.
-_host.ROOT is pointed at the tree for the duration of a test (monkeypatch undoes it).
+_hostfs.ROOT is pointed at the tree for the duration of a test (monkeypatch undoes it).
 
 Module and plugin tests run on libvirt's test driver (test:///default), an in-memory hypervisor shared by all
 connections of this process while one stays open, and reset when the last one closes: the ``hypervisor`` fixture
@@ -22,7 +22,7 @@ import os
 import libvirt
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
 
 INTEL_CPUINFO = """processor\t: {n}
 vendor_id\t: GenuineIntel
@@ -133,10 +133,10 @@ class FakeHost(object):
 
 @pytest.fixture
 def fake_host(tmp_path, monkeypatch):
-    """An empty fake host tree with _host.ROOT pointing at it and the /dev/kvm probe replaced."""
+    """An empty fake host tree with _hostfs.ROOT pointing at it and the /dev/kvm probe replaced."""
     host = FakeHost(tmp_path / 'host')
     os.makedirs(host.root)
-    monkeypatch.setattr(_host, 'ROOT', host.root)
+    monkeypatch.setattr(_hostfs, 'ROOT', host.root)
     monkeypatch.setattr(_host, 'probe_kvm_device', host.probe)
     return host
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_host_info
 
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
@@ -106,7 +106,7 @@ _REAL_CPU = _host.read_cpuinfo()
 
 @pytest.mark.skipif(_REAL_CPU.hardware_virtualization, reason='this CPU has vmx/svm; the test is for hosts without')
 def test_this_machine(run_module):
-    assert _host.ROOT == '/'
+    assert _hostfs.ROOT == '/'
     host = facts(run_module, uri='test:///default')
     assert host['hardware_virtualization'] is False
     assert host['recommended_virt_type'] == 'qemu'

@@ -8,7 +8,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
 from ansible_collections.nestedkvm.stack.plugins.module_utils._nested_param import FILE_HEADER
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_nested_param
 
@@ -336,7 +336,7 @@ def _tripwire(self, *args, **kwargs):
 @pytest.mark.skipif(_host.read_cpuinfo().hardware_virtualization,
                     reason='this CPU has vmx/svm; the real-machine test is for hosts without them')
 def test_this_machine_without_vmx_svm(run_module, monkeypatch):
-    assert _host.ROOT == '/'
+    assert _hostfs.ROOT == '/'
     # Not a fake: it only makes the test fail loudly if the module ever tried to run a command here.
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', _tripwire)
     before = sorted(glob.glob('/etc/modprobe.d/*'))
