@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import virtualization_flag
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domcaps import read_kvm_nesting
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
@@ -55,14 +56,6 @@ def require_libraries():
         raise NestedKvmError(missing_required_lib('libvirt-python'), exception=LIBVIRT_IMPORT_ERROR)
     if etree is None:
         raise NestedKvmError(missing_required_lib('lxml'), exception=LXML_IMPORT_ERROR)
-
-
-def virtualization_flag(flags):
-    """'vmx' (Intel VT-x) or 'svm' (AMD-V) when among a CPU's ``flags``, else None."""
-    for name in ('vmx', 'svm'):
-        if name in flags:
-            return name
-    return None
 
 
 # The libvirt URIs the collection opens (docs/security.md): QEMU's system or session daemon, here or through

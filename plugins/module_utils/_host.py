@@ -35,8 +35,10 @@ try:
 except ImportError:  # reported by read_libvirt, not a failure
     etree = None
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import (
-    Connection, is_local_uri, validate_uri, virtualization_flag)
+from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, is_local_uri, validate_uri
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import (
+    kvm_module, paging_param, vendor_of_flag, virtualization_flag)
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import first_line, host_path, read_text
 
@@ -53,18 +55,6 @@ KVMIO = 0xAE
 KVM_GET_API_VERSION = (KVMIO << 8) | 0x00
 KVM_CREATE_VM = (KVMIO << 8) | 0x01
 
-VENDOR_IDS = {
-    'GenuineIntel': 'intel',
-    'AuthenticAMD': 'amd',
-    'HygonGenuine': 'amd',  # Hygon Dhyana: an AMD Zen licensee, uses kvm_amd
-}
-# vendor -> (cpuinfo flag of hardware virtualization, its second-level paging flag, KVM vendor module)
-VENDOR_VIRT = {
-    'intel': ('vmx', 'ept', 'kvm_intel'),
-    'amd': ('svm', 'npt', 'kvm_amd'),
-}
-VIRT_FLAG_VENDOR = {'vmx': 'intel', 'svm': 'amd'}
-
 # Case-insensitive substrings of DMI sys_vendor / product_name that only virtual machines report.
 VM_DMI_MARKERS = (
     'qemu', 'kvm', 'bochs', 'vmware', 'virtualbox', 'innotek', 'xen', 'parallels', 'bhyve',
@@ -72,79 +62,6 @@ VM_DMI_MARKERS = (
 )
 
 QEMU_USER_CANDIDATES = ('libvirt-qemu', 'qemu')  # Debian/Ubuntu, then RHEL/Fedora/SUSE/Arch
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# /proc/cpuinfo
-
-class CpuInfo(object):
-    """The facts of /proc/cpuinfo that matter for KVM."""
-
-    def __init__(self, vendor_id=None, model_name=None, flags=(), vmx_flags=()):
-        self.vendor_id = vendor_id
-        self.model_name = model_name
-        self.flags = frozenset(flags)
-        # Since Linux 5.9 VMX sub-features (ept, ...) are also listed on their own "vmx flags" line.
-        self.vmx_flags = frozenset(vmx_flags)
-
-    @property
-    def vendor(self):
-        """intel, amd or unknown."""
-        return VENDOR_IDS.get(self.vendor_id or '', 'unknown')
-
-    @property
-    def virt_flag(self):
-        """vmx, svm or None: the hardware virtualization this CPU offers to KVM."""
-        return virtualization_flag(self.flags)
-
-    @property
-    def hardware_virtualization(self):
-        return self.virt_flag is not None
-
-    @property
-    def virt_vendor(self):
-        """The vendor whose KVM module fits this CPU (by its virtualization flag), or None."""
-        return VIRT_FLAG_VENDOR.get(self.virt_flag)
-
-    @property
-    def ept(self):
-        return 'vmx' in self.flags and ('ept' in self.flags or 'ept' in self.vmx_flags)
-
-    @property
-    def npt(self):
-        return 'svm' in self.flags and 'npt' in self.flags
-
-    @property
-    def hypervisor(self):
-        """The CPUID 'hypervisor present' bit: set by every mainstream hypervisor for its guests."""
-        return 'hypervisor' in self.flags
-
-
-def parse_cpuinfo(text):
-    """Parse /proc/cpuinfo (x86). Flags are the union over all processors (they normally agree)."""
-    vendor_id = None
-    model_name = None
-    flags = set()
-    vmx_flags = set()
-    for line in (text or '').splitlines():
-        key, sep, value = line.partition(':')
-        if not sep:
-            continue
-        key = key.strip()
-        value = value.strip()
-        if key == 'vendor_id' and vendor_id is None:
-            vendor_id = value
-        elif key == 'model name' and model_name is None:
-            model_name = value
-        elif key == 'flags':
-            flags.update(value.split())
-        elif key == 'vmx flags':
-            vmx_flags.update(value.split())
-    return CpuInfo(vendor_id, model_name, flags, vmx_flags)
-
-
-def read_cpuinfo():
-    return parse_cpuinfo(read_text('/proc/cpuinfo', ''))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -181,8 +98,7 @@ def read_second_level_paging(module):
     """Whether ``module`` (kvm_intel or kvm_amd) runs with EPT/NPT (its ``ept``/``npt`` parameter), or None when it is
     not loaded. The CPU flag only says the hardware has it; KVM can be loaded with ept=0/npt=0 (or turn it off
     itself) and then runs every guest, nested ones included, on shadow page tables."""
-    param = 'ept' if normalize_module_name(module) == 'kvm_intel' else 'npt'
-    return parse_bool_param(read_module_param(module, param))
+    return parse_bool_param(read_module_param(module, paging_param(module)))
 
 
 def parse_proc_modules(text):
@@ -767,7 +683,7 @@ def gather_host_facts(uri, host_facts='auto'):
     if facts_source(uri, host_facts) == 'libvirt':
         return gather_libvirt_facts(uri)
     cpu = read_cpuinfo()
-    vendor_module = VENDOR_VIRT[cpu.virt_vendor][2] if cpu.virt_vendor else None
+    vendor_module = kvm_module(cpu.virt_vendor)
     dmi = read_dmi()
     dmi_virtual = dmi_says_virtual(dmi)
     is_vm = bool(cpu.hypervisor or dmi_virtual)
@@ -818,7 +734,7 @@ def gather_libvirt_facts(uri):
                                               dmi=dict(sys_vendor=None, product_name=None))
     features = set(hypervisor['features'])
     flag = virtualization_flag(features)
-    vendor = VIRT_FLAG_VENDOR.get(flag) or hypervisor['vendor']
+    vendor = vendor_of_flag(flag) or hypervisor['vendor']
     dmi_virtual = dmi_says_virtual(hypervisor['dmi'])
     is_vm = bool('hypervisor' in features or dmi_virtual)
     npt = 'svm' in features and 'npt' in features
@@ -836,7 +752,7 @@ def gather_libvirt_facts(uri):
         dmi=hypervisor['dmi'],
         is_virtual_machine=is_vm,
         probable_level=1 if is_vm else 0,
-        kvm_module=VENDOR_VIRT[vendor][2] if vendor in VENDOR_VIRT and flag else None,
+        kvm_module=kvm_module(vendor) if flag else None,
         nested=hypervisor['nesting']['offered'],
         nesting_detail=hypervisor['nesting'].get('detail'),
         libvirt=lv,
@@ -894,7 +810,7 @@ def verdict(facts):
         if not facts['second_level_paging']:
             reasons.append('the CPU lacks second-level paging (EPT/NPT): KVM works, but slowly')
         elif facts['kvm_second_level_paging'] is False:
-            param = 'ept' if facts['kvm_module'] == 'kvm_intel' else 'npt'
+            param = paging_param(facts['kvm_module'])
             reasons.append('%s runs with its %s parameter off although the CPU has %s: KVM uses shadow paging, so '
                            'guests and their nested guests run slowly; reload it with %s %s=1 (and drop %s=0 from '
                            'modprobe.d or the kernel command line)'

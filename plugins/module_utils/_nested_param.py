@@ -11,6 +11,8 @@ import os
 import tempfile
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import kvm_module as vendor_kvm_module
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
 FILE_TEMPLATE = '/etc/modprobe.d/nestedkvm-%s.conf'
@@ -76,9 +78,9 @@ class NestedParam(object):
     # -- planning: reads only --------------------------------------------------------------------------------
 
     def plan(self, state, vendor, persistent, reload):
-        cpu = _host.read_cpuinfo()
+        cpu = read_cpuinfo()
         vendor = resolve_vendor(cpu, vendor)
-        kvm_module = _host.VENDOR_VIRT[vendor][2]
+        kvm_module = vendor_kvm_module(vendor)
         desired = state == 'enabled'
         path = owned_file(kvm_module)
         plan = dict(vendor=vendor, module=kvm_module, desired=desired, path=path, persistent=persistent,

@@ -5,60 +5,9 @@ import os
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
-
-# ---------------------------------------------------------------------------------------------------------------
-# /proc/cpuinfo
-
-
-@pytest.mark.parametrize('kind, vendor, virt_flag, ept, npt, module', [
-    ('intel', 'intel', 'vmx', True, False, 'kvm_intel'),
-    ('amd', 'amd', 'svm', False, True, 'kvm_amd'),
-    ('none', 'amd', None, False, False, None),
-])
-def test_read_cpuinfo(fake_host, kind, vendor, virt_flag, ept, npt, module):
-    fake_host.cpu(kind)
-    cpu = _host.read_cpuinfo()
-    assert cpu.vendor == vendor
-    assert cpu.virt_flag == virt_flag
-    assert cpu.hardware_virtualization is (virt_flag is not None)
-    assert (cpu.ept, cpu.npt) == (ept, npt)
-    assert cpu.hypervisor is False
-    assert (_host.VENDOR_VIRT[cpu.virt_vendor][2] if cpu.virt_vendor else None) == module
-
-
-def test_cpuinfo_hypervisor_flag_and_model(fake_host):
-    fake_host.cpu('intel', hypervisor=True)
-    cpu = _host.read_cpuinfo()
-    assert cpu.hypervisor is True
-    assert cpu.model_name.startswith('Intel(R) Xeon(R) Gold')
-    assert cpu.vendor_id == 'GenuineIntel'
-
-
-@pytest.mark.parametrize('text, vendor', [
-    ('vendor_id : GenuineIntel\nflags : vmx ept\n', 'intel'),
-    ('vendor_id : AuthenticAMD\nflags : svm npt\n', 'amd'),
-    ('vendor_id : HygonGenuine\nflags : svm\n', 'amd'),
-    ('vendor_id : CentaurHauls\nflags : vmx\n', 'unknown'),
-    ('', 'unknown'),
-])
-def test_parse_cpuinfo_vendor(text, vendor):
-    assert _host.parse_cpuinfo(text).vendor == vendor
-
-
-def test_ept_from_flags_line_of_older_kernels():
-    # Before Linux 5.9 there is no "vmx flags" line; ept sits among the flags.
-    assert _host.parse_cpuinfo('vendor_id : GenuineIntel\nflags : vmx ept\n').ept is True
-    assert _host.parse_cpuinfo('vendor_id : GenuineIntel\nflags : vmx\n').ept is False
-    # ept without vmx (a guest without nested VMX) does not count.
-    assert _host.parse_cpuinfo('vendor_id : GenuineIntel\nflags : ept\n').ept is False
-
-
-def test_missing_cpuinfo_is_unknown(fake_host):
-    cpu = _host.read_cpuinfo()
-    assert cpu.vendor == 'unknown' and cpu.virt_flag is None
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # modules and the nested parameter
@@ -489,7 +438,7 @@ def test_verdict_virtual_machine_and_unusable_kvm(fake_host, tmp_path):
 
 def test_this_machine_facts():
     facts = _host.gather_host_facts('test:///default')
-    cpu = _host.read_cpuinfo()
+    cpu = read_cpuinfo()
     assert facts['hardware_virtualization'] is cpu.hardware_virtualization
     assert facts['recommended_virt_type'] in ('kvm', 'qemu')
     assert facts['dev_kvm']['present'] is os.path.exists('/dev/kvm')

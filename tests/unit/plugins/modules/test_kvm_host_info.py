@@ -9,6 +9,7 @@ import os
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_host_info
 
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
@@ -101,7 +102,7 @@ def test_libvirt_binding_missing_is_reported(run_module, fake_host, monkeypatch)
 # ---------------------------------------------------------------------------------------------------------------
 # This machine, for real (no fake tree, no fake probe).
 
-_REAL_CPU = _host.read_cpuinfo()
+_REAL_CPU = read_cpuinfo()
 
 
 @pytest.mark.skipif(_REAL_CPU.hardware_virtualization, reason='this CPU has vmx/svm; the test is for hosts without')

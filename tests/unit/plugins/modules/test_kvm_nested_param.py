@@ -8,7 +8,8 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.module_utils._nested_param import FILE_HEADER
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_nested_param
 
@@ -333,7 +334,7 @@ def _tripwire(self, *args, **kwargs):
     raise AssertionError('kvm_nested_param ran a command on a CPU without vmx/svm: %r' % (args,))
 
 
-@pytest.mark.skipif(_host.read_cpuinfo().hardware_virtualization,
+@pytest.mark.skipif(read_cpuinfo().hardware_virtualization,
                     reason='this CPU has vmx/svm; the real-machine test is for hosts without them')
 def test_this_machine_without_vmx_svm(run_module, monkeypatch):
     assert _hostfs.ROOT == '/'
