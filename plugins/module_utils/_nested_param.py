@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs, _kernel_modules
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import kvm_module as vendor_kvm_module
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
@@ -84,7 +84,7 @@ class NestedParam(object):
         desired = state == 'enabled'
         path = owned_file(kvm_module)
         plan = dict(vendor=vendor, module=kvm_module, desired=desired, path=path, persistent=persistent,
-                    reload=reload, before=_host.read_nested(kvm_module), state=_host.module_state(kvm_module),
+                    reload=reload, before=_kernel_modules.read_nested(kvm_module), state=_kernel_modules.module_state(kvm_module),
                     file_before=_hostfs.read_text(path), action=None, reboot_required=False)
         plan['file_after'] = render_file(kvm_module, desired) if persistent else plan['file_before']
         self._warn_conflicts(plan)
@@ -128,7 +128,7 @@ class NestedParam(object):
 
     def _warn_conflicts(self, plan):
         ours = plan['path']
-        for setting in _host.modprobe_nested_settings(plan['module'], exclude=ours):
+        for setting in _kernel_modules.modprobe_nested_settings(plan['module'], exclude=ours):
             if setting['value'] == plan['desired']:
                 continue
             wins = os.path.basename(setting['file']) > os.path.basename(ours)
@@ -138,11 +138,11 @@ class NestedParam(object):
                                  'enabled' if plan['desired'] else 'disabled',
                                  ' and wins (modprobe reads it later)' if wins else ''))
         if not plan['persistent'] and plan['file_before'] is not None:
-            found = _host.parse_modprobe_nested(plan['file_before'], plan['module'])
+            found = _kernel_modules.parse_modprobe_nested(plan['file_before'], plan['module'])
             if any(value != plan['desired'] for _line, _raw, value in found):
                 self.warnings.append('%s (persistent=false leaves it alone) still sets the opposite value for the '
                                      'next boot' % ours)
-        cmdline = _host.kernel_cmdline_nested(plan['module'])
+        cmdline = _kernel_modules.kernel_cmdline_nested(plan['module'])
         if cmdline is not None and cmdline != plan['desired']:
             self.warnings.append('the kernel command line sets %s.nested=%d, which overrides modprobe.d at boot'
                                  % (plan['module'], cmdline))
@@ -184,10 +184,10 @@ class NestedParam(object):
             if plan['action'] == 'reload':
                 raise self._put_back(plan, exc)
             raise
-        after = _host.read_nested(module)
+        after = _kernel_modules.read_nested(module)
         if after != plan['desired']:
             raise NestedKvmError('%s was loaded with %s, but its nested parameter reads %s'
-                                 % (module, value, _host.read_module_param(module, 'nested')),
+                                 % (module, value, _kernel_modules.read_module_param(module, 'nested')),
                                  module=module, before=plan['before'], after=after)
         return after
 
@@ -206,8 +206,8 @@ class NestedParam(object):
         return NestedKvmError(
             '%s. %s was loaded again as it was (%s) and its nested parameter reads %s; nothing was changed (%s '
             'was not written).'
-            % (failure.msg, module, old, _host.read_module_param(module, 'nested'), plan['path']),
-            module=module, before=plan['before'], after=_host.read_nested(module), **failure.details)
+            % (failure.msg, module, old, _kernel_modules.read_module_param(module, 'nested'), plan['path']),
+            module=module, before=plan['before'], after=_kernel_modules.read_nested(module), **failure.details)
 
     def apply(self, plan):
         file_changed = plan['persistent'] and plan['file_before'] != plan['file_after']
