@@ -38,6 +38,7 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import (
     kvm_module, paging_param, vendor_of_flag, virtualization_flag)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
+from ansible_collections.nestedkvm.stack.plugins.module_utils._dmi import dmi_says_virtual, read_dmi
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import first_line, host_path, read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._kernel_modules import (
@@ -52,30 +53,8 @@ KVMIO = 0xAE
 KVM_GET_API_VERSION = (KVMIO << 8) | 0x00
 KVM_CREATE_VM = (KVMIO << 8) | 0x01
 
-# Case-insensitive substrings of DMI sys_vendor / product_name that only virtual machines report.
-VM_DMI_MARKERS = (
-    'qemu', 'kvm', 'bochs', 'vmware', 'virtualbox', 'innotek', 'xen', 'parallels', 'bhyve',
-    'openstack', 'amazon ec2', 'google compute engine', 'virtual machine', 'cloud hypervisor', 'firecracker',
-)
 
 QEMU_USER_CANDIDATES = ('libvirt-qemu', 'qemu')  # Debian/Ubuntu, then RHEL/Fedora/SUSE/Arch
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# DMI: is this host a virtual machine?
-
-def read_dmi():
-    return dict(sys_vendor=first_line('/sys/class/dmi/id/sys_vendor'),
-                product_name=first_line('/sys/class/dmi/id/product_name'))
-
-
-def dmi_says_virtual(dmi):
-    """True when DMI names a hypervisor vendor/product, False when it names something else, None without DMI."""
-    words = [v for v in (dmi.get('sys_vendor'), dmi.get('product_name')) if v]
-    if not words:
-        return None
-    text = ' '.join(words).lower()
-    return any(marker in text for marker in VM_DMI_MARKERS)
 
 
 # ---------------------------------------------------------------------------------------------------------------

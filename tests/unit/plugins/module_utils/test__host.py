@@ -10,32 +10,6 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import re
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
 
 # ---------------------------------------------------------------------------------------------------------------
-# DMI
-
-
-@pytest.mark.parametrize('vendor, product, virtual', [
-    ('QEMU', 'Standard PC (Q35 + ICH9, 2009)', True),
-    ('Red Hat', 'KVM', True),
-    ('VMware, Inc.', 'VMware Virtual Platform', True),
-    ('innotek GmbH', 'VirtualBox', True),
-    ('Microsoft Corporation', 'Virtual Machine', True),
-    ('Amazon EC2', 'm5.large', True),
-    ('Dell Inc.', 'PowerEdge R740', False),
-    ('Supermicro', 'SYS-2029U', False),
-    (None, None, None),
-])
-def test_dmi_says_virtual(vendor, product, virtual):
-    assert _host.dmi_says_virtual(dict(sys_vendor=vendor, product_name=product)) is virtual
-
-
-def test_read_dmi(fake_host):
-    assert _host.read_dmi() == dict(sys_vendor=None, product_name=None)
-    fake_host.write('/sys/class/dmi/id/sys_vendor', 'QEMU\n')
-    fake_host.write('/sys/class/dmi/id/product_name', 'Standard PC (Q35 + ICH9, 2009)\n')
-    assert _host.read_dmi() == dict(sys_vendor='QEMU', product_name='Standard PC (Q35 + ICH9, 2009)')
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # /dev/kvm
 
 
