@@ -4,25 +4,17 @@
 """What this host can do for KVM: pure parsers and thin readers, shared by kvm_host_info and kvm_nested_param.
 
 Every file the readers look at is read through _hostfs, below the root tests move to a fake tree.
-``probe_kvm_device`` (the ioctl probe of /dev/kvm) is looked up at call time, so tests
-can replace it as well.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
 import socket
 import stat
 import sys
 from urllib.parse import urlsplit
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not Linux
-    fcntl = None
 
 try:
     import libvirt
@@ -38,53 +30,18 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import (
     kvm_module, paging_param, vendor_of_flag, virtualization_flag)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
+from ansible_collections.nestedkvm.stack.plugins.module_utils._dev_kvm import DEV_KVM, KVM_VM_FD_TARGET, read_dev_kvm
 from ansible_collections.nestedkvm.stack.plugins.module_utils._dmi import dmi_says_virtual, read_dmi
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import first_line, host_path, read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._kernel_modules import (
     kvm_modules, read_nested, read_second_level_paging)
 
-DEV_KVM = '/dev/kvm'
-# What /proc/<pid>/fd/<n> links to for a KVM VM made from /dev/kvm (QEMU on KVM holds one per guest).
-KVM_VM_FD_TARGET = 'anon_inode:kvm-vm'
-
-# <linux/kvm.h>: KVMIO is 0xAE; _IO(type, nr) is (type << 8) | nr (no direction, no size).
-KVMIO = 0xAE
-KVM_GET_API_VERSION = (KVMIO << 8) | 0x00
-KVM_CREATE_VM = (KVMIO << 8) | 0x01
-
-
 QEMU_USER_CANDIDATES = ('libvirt-qemu', 'qemu')  # Debian/Ubuntu, then RHEL/Fedora/SUSE/Arch
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# /dev/kvm: presence, usability, who may open it, who has it open
-
-def probe_kvm_device(path):
-    """Open ``path`` (a real /dev/kvm) and ask KVM for its API version and a VM. Returns (usable, api_version, error).
-
-    Tests replace this function: the ioctls need a real KVM device.
-    """
-    if fcntl is None:  # pragma: no cover
-        return False, None, 'no fcntl module on this platform'
-    try:
-        fd = os.open(path, os.O_RDWR | getattr(os, 'O_CLOEXEC', 0))
-    except OSError as exc:
-        return False, None, 'open(%s): %s' % (path, os.strerror(exc.errno))
-    try:
-        try:
-            api = fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
-        except OSError as exc:
-            return False, None, 'KVM_GET_API_VERSION: %s' % os.strerror(exc.errno or errno.EINVAL)
-        try:
-            vm_fd = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
-        except OSError as exc:
-            return False, api, 'KVM_CREATE_VM: %s' % os.strerror(exc.errno or errno.EINVAL)
-        os.close(vm_fd)
-        return True, api, None
-    finally:
-        os.close(fd)
-
+# /dev/kvm: who may open it, who has it open
 
 def parse_passwd(text):
     """/etc/passwd -> {name: (uid, gid)}."""
@@ -368,22 +325,6 @@ def describe_holders(holders):
             what = '%s, guest %s' % (what, holder['guest'])
         items.append('pid %s (%s)' % (holder['pid'], what))
     return ', '.join(items)
-
-
-def read_dev_kvm():
-    """present, char_device, usable (KVM_CREATE_VM works), api_version, error."""
-    path = host_path(DEV_KVM)
-    result = dict(path=DEV_KVM, present=False, char_device=False, usable=False, api_version=None, error=None)
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        result['error'] = '%s: %s' % (DEV_KVM, os.strerror(exc.errno))
-        return result
-    result['present'] = True
-    result['char_device'] = stat.S_ISCHR(st.st_mode)
-    usable, api, error = probe_kvm_device(path)
-    result.update(usable=bool(usable), api_version=api, error=error)
-    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------

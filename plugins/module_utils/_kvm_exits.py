@@ -21,8 +21,9 @@ import errno
 import os
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._dev_kvm import KVM_VM_FD_TARGET
 from ansible_collections.nestedkvm.stack.plugins.module_utils._host import (
-    KVM_VM_FD_TARGET, descriptor_targets, parse_mounts, parse_qemu_guest_name, process_args, process_ids)
+    descriptor_targets, parse_mounts, parse_qemu_guest_name, process_args, process_ids)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import host_path, read_text
 
 DEBUGFS = '/sys/kernel/debug'

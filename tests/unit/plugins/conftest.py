@@ -1,4 +1,5 @@
-"""A fake host tree for the readers of plugins/module_utils/_host.py (used by the module_utils and module tests).
+"""A fake host tree for the readers of the host, which all read through plugins/module_utils/_hostfs.py (used by the
+module_utils and module tests).
 
 What is faked, and why:
 - /proc/cpuinfo, /proc/modules, /proc/cmdline, /sys/module/<mod>/..., /sys/class/dmi/id/..., /etc/passwd,
@@ -6,7 +7,7 @@ What is faked, and why:
   run on has one CPU vendor, no kvm_intel/kvm_amd and no DMI, and tests must not depend on it or change it.
 - /dev/kvm: a regular file (creating a character device needs mknod and would be the real KVM anyway). Its owner,
   group and mode are real (the permission judgement reads them); whether KVM_CREATE_VM works is decided by a
-  replacement of _host.probe_kvm_device, since the ioctls need the real device.
+  replacement of _dev_kvm.probe_kvm_device, since the ioctls need the real device.
 - /proc/<pid>/fd/<n>: symlinks whose target is the string '/dev/kvm', like the kernel's fd links, plus comm and a
   NUL-separated cmdline.
 _hostfs.ROOT is pointed at the tree for the duration of a test (monkeypatch undoes it).
@@ -22,7 +23,7 @@ import os
 import libvirt
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _dev_kvm, _hostfs
 
 INTEL_CPUINFO = """processor\t: {n}
 vendor_id\t: GenuineIntel
@@ -124,7 +125,7 @@ class FakeHost(object):
         return self
 
     def probe(self, path):
-        """Stands in for _host.probe_kvm_device (the KVM ioctls need the real device)."""
+        """Stands in for _dev_kvm.probe_kvm_device (the KVM ioctls need the real device)."""
         self.probe_calls.append(path)
         if self.probe_result is not None:
             return self.probe_result
@@ -137,7 +138,7 @@ def fake_host(tmp_path, monkeypatch):
     host = FakeHost(tmp_path / 'host')
     os.makedirs(host.root)
     monkeypatch.setattr(_hostfs, 'ROOT', host.root)
-    monkeypatch.setattr(_host, 'probe_kvm_device', host.probe)
+    monkeypatch.setattr(_dev_kvm, 'probe_kvm_device', host.probe)
     return host
 
 

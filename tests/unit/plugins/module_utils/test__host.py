@@ -88,38 +88,6 @@ def test_qemu_user_access_without_dev_kvm(fake_host):
     assert 'does not exist' in access['hint']
 
 
-def test_read_dev_kvm_uses_the_probe(fake_host):
-    assert _host.read_dev_kvm()['present'] is False
-    assert fake_host.probe_calls == []
-    fake_host.write('/dev/kvm', '')
-    dev = _host.read_dev_kvm()
-    assert dev['present'] is True and dev['usable'] is True and dev['api_version'] == 12
-    assert dev['char_device'] is False  # a regular file stands in for the device
-    fake_host.probe_result = (False, 12, 'KVM_CREATE_VM: Operation not permitted')
-    dev = _host.read_dev_kvm()
-    assert dev['usable'] is False and 'KVM_CREATE_VM' in dev['error']
-
-
-def test_probe_kvm_device_on_a_regular_file(tmp_path):
-    # The real probe (no fake): a regular file opens, but is no KVM device.
-    path = tmp_path / 'kvm'
-    path.write_text('')
-    usable, api, error = _host.probe_kvm_device(str(path))
-    assert usable is False and api is None and 'KVM_GET_API_VERSION' in error
-
-
-def test_probe_kvm_device_missing(tmp_path):
-    usable, _api, error = _host.probe_kvm_device(str(tmp_path / 'absent'))
-    assert usable is False and error.startswith('open(')
-
-
-@pytest.mark.skipif(not os.path.exists('/dev/kvm') or not os.access('/dev/kvm', os.R_OK | os.W_OK),
-                    reason='no usable /dev/kvm here')
-def test_probe_real_dev_kvm():
-    usable, api, error = _host.probe_kvm_device('/dev/kvm')
-    assert (usable, api, error) == (True, 12, None)
-
-
 @pytest.mark.parametrize('args, name', [
     (['qemu-system-x86_64', '-name', 'guest=l1-a,debug-threads=on'], 'l1-a'),
     (['qemu-system-x86_64', '-name', 'guest=odd,,name,debug-threads=on'], 'odd,name'),
