@@ -88,11 +88,11 @@ class Storage:
         if self._owner is None:
             # Imported only here: each module run compiles the module_utils it imports (AnsiballZ
             # imports them from a zip, with no cached bytecode), and only creating a volume needs this.
-            from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+            from ansible_collections.nestedkvm.stack.plugins.module_utils._qemu_user import qemu_user_ids
 
             uri = urlparse(self.connection.uri)
             system = uri.scheme.startswith('qemu') and uri.path == '/system' and self.is_local
-            self._owner = (_host.qemu_user_ids() if system else None) or ()
+            self._owner = (qemu_user_ids() if system else None) or ()
         return self._owner or None
 
     def pool(self, name, option):
