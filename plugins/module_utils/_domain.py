@@ -366,7 +366,7 @@ class DomainManager:
     def _check_ports_can_be_bound(self, spec):
         # QEMU binds the forwards when the guest starts, without the privilege for low ports: a port it cannot
         # have would fail only then, after the definition was saved. Its own running QEMU holds them already.
-        from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+        from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _procfs
 
         lowest = _host.unprivileged_port_start()
         domain = self.connection.domain(spec.name)
@@ -384,7 +384,7 @@ class DomainManager:
             if running:
                 own = {pid for pid, guest in holders.items()
                        if guest == spec.name or (pid is not None and (protocol, port) in running_forwards
-                                                 and _host.is_passt(pid))}
+                                                 and _procfs.is_passt(pid))}
             others = sorted((pid for pid in holders if pid not in own), key=lambda pid: -1 if pid is None else pid)
             if others:
                 who = ', '.join('pid %d' % pid if pid is not None else 'a process this user cannot see' for pid in others)

@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import socket
 import sys
 from urllib.parse import urlsplit
@@ -29,93 +28,15 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import (
     kvm_module, paging_param, vendor_of_flag, virtualization_flag)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
-from ansible_collections.nestedkvm.stack.plugins.module_utils._dev_kvm import DEV_KVM, KVM_VM_FD_TARGET, read_dev_kvm
+from ansible_collections.nestedkvm.stack.plugins.module_utils._dev_kvm import read_dev_kvm
 from ansible_collections.nestedkvm.stack.plugins.module_utils._dmi import dmi_says_virtual, read_dmi
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, libvirtError
-from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import first_line, host_path, read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import first_line, read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._kernel_modules import (
     kvm_modules, read_nested, read_second_level_paging)
+from ansible_collections.nestedkvm.stack.plugins.module_utils._procfs import (
+    descriptor_targets, kvm_holders, process_ids, qemu_guest_name)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._qemu_user import qemu_user_access
-
-
-def parse_qemu_guest_name(args):
-    """The guest name in a QEMU command line (a list of arguments): ``-name guest=NAME,...`` or ``-name NAME``."""
-    for index, arg in enumerate(args[:-1]):
-        if arg not in ('-name', '--name'):
-            continue
-        # QEMU option values escape a literal comma as ',,'.
-        parts = args[index + 1].replace(',,', '\0').split(',')
-        parts = [p.replace('\0', ',') for p in parts]
-        for part in parts:
-            if part.startswith('guest='):
-                return part[len('guest='):]
-        if parts and '=' not in parts[0]:
-            return parts[0]
-    return None
-
-
-def process_ids():
-    """The pids under /proc, in order; [] when /proc cannot be listed."""
-    try:
-        return sorted(int(entry) for entry in os.listdir(host_path('/proc')) if entry.isdigit())
-    except OSError:
-        return []
-
-
-def process_args(pid):
-    """The command line of process ``pid`` as a list of arguments; [] when it is gone or unreadable."""
-    return [arg for arg in (read_text('/proc/%d/cmdline' % pid, '') or '').split('\0') if arg]
-
-
-def descriptor_targets(pid):
-    """{fd: what it links to} for the open descriptors of process ``pid``; None when /proc/<pid>/fd cannot be
-    read (the process is gone, or we are not root)."""
-    fd_dir = host_path('/proc/%d/fd' % pid)
-    try:
-        entries = os.listdir(fd_dir)
-    except OSError:
-        return None
-    targets = {}
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            targets[int(entry)] = os.readlink(os.path.join(fd_dir, entry))
-        except OSError:
-            continue  # closed since the listing
-    return targets
-
-
-def kvm_holders():
-    """Processes that hold /dev/kvm (or a KVM VM) open: [{'pid': 123, 'comm': 'qemu-system-x86', 'guest': 'l1'}].
-
-    ``guest`` is set for QEMU processes (from ``-name``). Processes we may not inspect are skipped.
-    """
-    holders = []
-    for pid in process_ids():
-        targets = descriptor_targets(pid)
-        # /dev/kvm itself, or a VM made from it (QEMU keeps both; either pins the module)
-        if not any(target in (DEV_KVM, KVM_VM_FD_TARGET) or target.startswith(DEV_KVM + ' ')
-                   for target in (targets or {}).values()):
-            continue
-        comm = first_line('/proc/%d/comm' % pid)
-        holders.append(dict(pid=pid, comm=comm, guest=qemu_guest_name(pid, comm)))
-    return holders
-
-
-def qemu_guest_name(pid, comm=None):
-    """The guest name (from ``-name``) when process ``pid`` is a QEMU, else None."""
-    comm = comm or first_line('/proc/%d/comm' % pid)
-    cmdline = process_args(pid)
-    if (comm or '').startswith('qemu') or (cmdline and 'qemu' in os.path.basename(cmdline[0])):
-        return parse_qemu_guest_name(cmdline)
-    return None
-
-
-def is_passt(pid):
-    """True when process ``pid`` is passt (the helper libvirt starts for an interface with the passt backend; its
-    AVX2 build names itself passt.avx2)."""
-    return (first_line('/proc/%d/comm' % pid) or '').partition('.')[0] == 'passt'
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -172,27 +93,6 @@ def loopback_port_holders(protocol, port):
     if inodes:
         holders[None] = None
     return holders
-
-
-def parse_mounts(text):
-    """[(mount point, file system type)] from the text of /proc/mounts, in its order (octal escapes of spaces undone)."""
-    mounts = []
-    for line in (text or '').splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            mounts.append((fields[1].replace('\\040', ' '), fields[2]))
-    return mounts
-
-
-def describe_holders(holders):
-    """'pid 123 (qemu-system-x86, guest l1), pid 456 (foo)' for messages."""
-    items = []
-    for holder in holders:
-        what = holder.get('comm') or '?'
-        if holder.get('guest'):
-            what = '%s, guest %s' % (what, holder['guest'])
-        items.append('pid %s (%s)' % (holder['pid'], what))
-    return ', '.join(items)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ import os
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._dev_kvm import KVM_VM_FD_TARGET
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import (
-    descriptor_targets, parse_mounts, parse_qemu_guest_name, process_args, process_ids)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import host_path, read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._procfs import (
+    descriptor_targets, parse_mounts, parse_qemu_guest_name, process_args, process_ids)
 
 DEBUGFS = '/sys/kernel/debug'
 LIBVIRT_PID_DIR = '/run/libvirt/qemu'

@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs, _kernel_modules
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _hostfs, _kernel_modules, _procfs
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import kvm_module as vendor_kvm_module
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
@@ -116,12 +116,12 @@ class NestedParam(object):
                 self.warnings.append('reload=false and persistent=false: the runtime value stays %s and nothing '
                                      'makes it %s after a reboot' % (plan['before'], desired))
             return plan
-        holders = _host.kvm_holders()
+        holders = _procfs.kvm_holders()
         if holders:
             raise NestedKvmError(
                 'Cannot reload %s to set nested=%d: /dev/kvm is in use by %s. Stop those guests first, or run with '
                 'reload=false to only write the persistent setting (it applies after a reboot).'
-                % (kvm_module, desired, _host.describe_holders(holders)),
+                % (kvm_module, desired, _procfs.describe_holders(holders)),
                 module=kvm_module, before=plan['before'], kvm_users=holders)
         plan['action'] = 'reload'
         return plan

@@ -29,8 +29,8 @@ import time
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import parse_mounts
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import read_text
+from ansible_collections.nestedkvm.stack.plugins.module_utils._procfs import parse_mounts
 from ansible_collections.nestedkvm.stack.plugins.module_utils._units import parse_size
 
 WORKLOADS = ('cpu', 'memory', 'syscall', 'pipe', 'cpuid', 'disk')

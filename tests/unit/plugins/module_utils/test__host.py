@@ -13,39 +13,6 @@ UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens,
 # /dev/kvm
 
 
-@pytest.mark.parametrize('args, name', [
-    (['qemu-system-x86_64', '-name', 'guest=l1-a,debug-threads=on'], 'l1-a'),
-    (['qemu-system-x86_64', '-name', 'guest=odd,,name,debug-threads=on'], 'odd,name'),
-    (['qemu-system-x86_64', '-name', 'plain', '-m', '512'], 'plain'),
-    (['qemu-system-x86_64', '-m', '512'], None),
-    (['qemu-system-x86_64', '-name'], None),
-])
-def test_parse_qemu_guest_name(args, name):
-    assert _host.parse_qemu_guest_name(args) == name
-
-
-def test_kvm_holders(fake_host):
-    fake_host.guest(4242, name='l1-hypervisor')
-    fake_host.guest(5000, comm='firecracker', args=['/usr/bin/firecracker', '-name', 'x'])
-    os.makedirs(fake_host.path('/proc/6000/fd'))  # a process without /dev/kvm
-    os.symlink('/dev/null', fake_host.path('/proc/6000/fd/0'))
-    fake_host.write('/proc/6000/comm', 'bash\n')
-    os.makedirs(fake_host.path('/proc/self'))  # not a pid
-    os.makedirs(fake_host.path('/proc/7000/fd'))  # holds only a VM fd (what the kernel shows for KVM_CREATE_VM's fd)
-    os.symlink('anon_inode:kvm-vm', fake_host.path('/proc/7000/fd/9'))
-    fake_host.write('/proc/7000/comm', 'kvmtool\n')
-    holders = _host.kvm_holders()
-    assert holders == [dict(pid=4242, comm='qemu-system-x86', guest='l1-hypervisor'),
-                       dict(pid=5000, comm='firecracker', guest=None),
-                       dict(pid=7000, comm='kvmtool', guest=None)]
-    assert _host.describe_holders(holders[:2]) == (
-        'pid 4242 (qemu-system-x86, guest l1-hypervisor), pid 5000 (firecracker)')
-
-
-def test_kvm_holders_without_proc(fake_host):
-    assert _host.kvm_holders() == []
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # libvirt
 
