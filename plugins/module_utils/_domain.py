@@ -366,9 +366,11 @@ class DomainManager:
     def _check_ports_can_be_bound(self, spec):
         # QEMU binds the forwards when the guest starts, without the privilege for low ports: a port it cannot
         # have would fail only then, after the definition was saved. Its own running QEMU holds them already.
-        from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _procfs
+        from ansible_collections.nestedkvm.stack.plugins.module_utils._loopback_ports import (
+            UNPRIVILEGED_PORT_START, loopback_port_holders, unprivileged_port_start)
+        from ansible_collections.nestedkvm.stack.plugins.module_utils._procfs import is_passt
 
-        lowest = _host.unprivileged_port_start()
+        lowest = unprivileged_port_start()
         domain = self.connection.domain(spec.name)
         running = domain is not None and domain.isActive()
         # On the passt backend the port is held by the passt libvirt started for the running domain's interface;
@@ -377,14 +379,14 @@ class DomainManager:
         for protocol, port, option in spec.forwards:
             if port < lowest:
                 raise OptionError(option, "%s port %d is below %d (%s): QEMU runs without the privilege to bind it; "
-                                          "pick a port from %d up" % (protocol, port, lowest, _host.UNPRIVILEGED_PORT_START,
+                                          "pick a port from %d up" % (protocol, port, lowest, UNPRIVILEGED_PORT_START,
                                                                       lowest))
-            holders = _host.loopback_port_holders(protocol, port)
+            holders = loopback_port_holders(protocol, port)
             own = set()
             if running:
                 own = {pid for pid, guest in holders.items()
                        if guest == spec.name or (pid is not None and (protocol, port) in running_forwards
-                                                 and _procfs.is_passt(pid))}
+                                                 and is_passt(pid))}
             others = sorted((pid for pid in holders if pid not in own), key=lambda pid: -1 if pid is None else pid)
             if others:
                 who = ', '.join('pid %d' % pid if pid is not None else 'a process this user cannot see' for pid in others)

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _loopback_ports
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
 
@@ -77,7 +77,7 @@ def host_state(hypervisor):
 
 
 def test_a_privileged_host_port_is_refused_before_define(run_module, hypervisor):
-    lowest = _host.unprivileged_port_start()
+    lowest = _loopback_ports.unprivileged_port_start()
     if lowest == 0:
         pytest.skip('this host lets every user bind every port (ip_unprivileged_port_start is 0)')
     before = host_state(hypervisor)
@@ -157,13 +157,3 @@ def test_a_passt_holding_a_port_the_domain_does_not_forward_yet_is_a_conflict(ru
     assert result.get('failed') and result['option'] == 'networks[1].forwards[0].host_port'
     assert 'pid %d' % pid in result['msg']
     assert hypervisor.domains() == []
-
-
-def test_parse_proc_net_reads_ipv4_and_ipv6_addresses():
-    text = ('  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
-            '   0: 0100007F:08AE 00000000:0000 0A 00000000:00000000 00:00000000 00000000 64055        0 48752 1\n'
-            '   1: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 '
-            '00:00000000 00000000     0        0 107 1\n')
-    parsed = _host.parse_proc_net(text)
-    if sys.byteorder == 'little':
-        assert parsed == [('127.0.0.1', 2222, '0A', 48752), ('::1', 8080, '0A', 107)]
