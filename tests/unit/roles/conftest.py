@@ -1,6 +1,8 @@
-"""Templating a role's task as a play would, without running it."""
+"""Templating a role's task as a play would, without running it; reading what a role run printed."""
 
+import json
 import os
+import re
 
 import pytest
 
@@ -44,3 +46,19 @@ def role_task_args():
                 args[key] = value
         return args
     return template
+
+
+@pytest.fixture
+def role_summaries():
+    """role_summaries(stdout) -> the message of each run of the roles' summary task, in order, from an
+    ansible-playbook run with ANSIBLE_CALLBACK_RESULT_FORMAT=json; a run that printed on more than one host fails."""
+    def parse(stdout):
+        messages = []
+        for block in stdout.split('\nTASK [')[1:]:
+            if not block.startswith('nestedkvm.stack.guest_ssh : Where the guests of this play run'):
+                continue
+            results = [json.loads(text) for text in re.findall(r'^ok: \[[^\]]+\] => (\{.*?^\})$', block, re.M | re.S)]
+            assert len(results) == 1, block
+            messages.append(results[0]['msg'])
+        return messages
+    return parse

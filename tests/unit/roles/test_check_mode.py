@@ -1,6 +1,6 @@
 """The l2_guests role in check mode, run for real (ansible-playbook) on libvirt's test:///default driver, from a
-controller that has made nothing yet: it goes through to the end and writes nothing on the controller (no host key
-directory, key or known_hosts entry).
+controller that has made nothing yet: it goes through to the end, ends with its summary, and writes nothing on the
+controller (no host key directory, key or known_hosts entry).
 
 Check mode because the test driver cannot upload a volume (the cloud-init seed): a real run stops there. su for
 become: root becoming root needs no password, and sudo is not installed here.
@@ -51,3 +51,11 @@ def test_l2_guests_in_check_mode_from_a_new_controller_goes_through_and_writes_n
     for name in GUESTS:
         assert '%s ' % name in run.stdout and 'failed=0' in run.stdout.split(name)[-1].splitlines()[0], run.stdout[-3000:]
     assert sorted(os.listdir(scratch)) == before == ['id', 'id.pub']
+
+
+def test_the_role_ends_with_one_summary_of_its_guests(check_run, role_summaries):
+    run = check_run[0]
+    assert role_summaries(run.stdout) == [[
+        line for name, port in GUESTS.items() for line in (
+            'L2 %s: domain %s in localhost (linux, qemu), would start (check mode)' % (name, name),
+            '   ssh  -i ~/.ssh/id_ed25519 -p %d nestedkvm@127.0.0.1' % port)]]
