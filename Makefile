@@ -36,7 +36,7 @@ integration: deps
 # inventories/local built, converged again with no change, checked inside L1 and L2, torn down:
 # it replaces a lab made by `make lab`). Pick others with SCENARIOS="...", or SCENARIOS=all.
 # hack/molecule.sh resets Molecule's state first (a saved "prepared" would skip a new run's prepare
-# step). MOLECULE_ATTEMPTS=2 allows one more run of a failed scenario (CI sets it: see hack/molecule.sh).
+# step). MOLECULE_ATTEMPTS=N runs a failed scenario again, up to N runs in all (.ci/run sets 3; see hack/molecule.sh).
 SCENARIOS ?= full_stack
 ALL_SCENARIOS := l0_host l1_hypervisor l2_guests full_stack
 MOLECULE_ATTEMPTS ?= 1

@@ -111,6 +111,15 @@ def test_manifest_has_no_placeholder_urls(tarball):
     assert not any('example' in (value or '') or 'invalid' in (value or '') for value in urls.values()), urls
 
 
+def test_its_documentation_link_works_for_someone_holding_only_the_tarball(tarball):
+    """The project has no public home: no repository, homepage or issue tracker is named, and the documentation is
+    the README inside the tarball (which says how to report a problem)."""
+    info = tarball['manifest']['collection_info']
+    assert (info['repository'], info['homepage'], info['issues']) == (None, None, None)
+    assert info['documentation'] in tarball['files']
+    assert 'no public repository or issue tracker' in (REPO / info['documentation']).read_text()
+
+
 def test_roles_claim_the_ansible_versions_runtime_yml_states():
     requires = yaml.safe_load((REPO / 'meta' / 'runtime.yml').read_text())['requires_ansible']
     assert requires == '>=2.19.0,<2.20.0'  # the only ansible-core tested (requirements-dev.txt pins 2.19)
