@@ -238,7 +238,7 @@ kvm_host:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import gather_host_facts
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host_info import gather_host_facts
 
 
 def main():

@@ -2,7 +2,7 @@
 
 The /dev/kvm task runs for real (ansible-playbook on localhost) on a stand-in file in tmp_path: the real /dev/kvm of
 this machine must not be changed by a test. What kvm_host_info says about the QEMU user is given to the task (its
-judgement is tested in tests/unit/plugins/module_utils/test__host.py::test_qemu_user_*), so what is tested here is
+judgement is tested in tests/unit/plugins/module_utils/test__qemu_user.py::test_qemu_user_*), so what is tested here is
 the task's decision and what it does to the file.
 """
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host, _hostfs
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host_info, _hostfs
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_host_info
 
@@ -30,7 +30,7 @@ def _kvm_libvirt(uri):
 
 
 def test_intel_bare_metal_with_nesting(run_module, fake_host, monkeypatch):
-    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    monkeypatch.setattr(_host_info, 'read_libvirt', _kvm_libvirt)
     fake_host.cpu('intel').users().dev_kvm().module('kvm').module('kvm_intel', nested='Y')
     fake_host.write('/sys/class/dmi/id/sys_vendor', 'Dell Inc.\n')
     fake_host.write('/sys/class/dmi/id/product_name', 'PowerEdge R740\n')
@@ -52,7 +52,7 @@ def test_intel_bare_metal_with_nesting(run_module, fake_host, monkeypatch):
 
 
 def test_amd_vm_with_nesting_off_and_root_only_dev_kvm(run_module, fake_host, monkeypatch):
-    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    monkeypatch.setattr(_host_info, 'read_libvirt', _kvm_libvirt)
     fake_host.cpu('amd', hypervisor=True).users().dev_kvm(mode=0o600, gid=0).module('kvm_amd', nested='0')
     fake_host.write('/sys/class/dmi/id/sys_vendor', 'QEMU\n')
     host = facts(run_module, check=True)
@@ -91,7 +91,7 @@ def test_no_dev_kvm_and_unreachable_libvirt(run_module, fake_host, tmp_path):
 
 
 def test_libvirt_binding_missing_is_reported(run_module, fake_host, monkeypatch):
-    monkeypatch.setattr(_host, 'libvirt', None)
+    monkeypatch.setattr(_host_info, 'libvirt', None)
     fake_host.cpu('intel').users().dev_kvm().module('kvm_intel', nested='Y')
     host = facts(run_module)
     assert host['libvirt']['python_binding'] is False and host['libvirt']['reachable'] is False

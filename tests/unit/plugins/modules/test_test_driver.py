@@ -8,7 +8,7 @@ tests of every module failing for a reason that is not theirs."""
 import libvirt
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
-from ansible_collections.nestedkvm.stack.plugins.module_utils._host import format_version
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host_info import format_version
 
 ASSUMED = dict(
     # No x86_64 guest in its capabilities: virt_type kvm and qemu are both accepted, unchecked.

@@ -1,10 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: nestedkvm.stack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What this host can do for KVM: pure parsers and thin readers, shared by kvm_host_info and kvm_nested_param.
-
-Every file the readers look at is read through _hostfs, below the root tests move to a fake tree.
-"""
+"""kvm_host_info's answer: libvirt's view of the host behind a URI, put together with this machine's own facts
+(cpuinfo, kernel modules, DMI, /dev/kvm, the QEMU user, /proc) when the URI names this machine, and the verdict on
+both (can it run nested guests, which virt_type to use, and why)."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -1,10 +1,11 @@
-"""Parsers and readers of _host.py: on a fake tree (the fake_host fixture, see ../conftest.py) and on this machine."""
+"""_host_info.py: kvm_host_info's facts and verdict, on a fake tree (the fake_host fixture, see ../conftest.py) and on this
+machine."""
 
 import os
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _host_info
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
@@ -41,26 +42,26 @@ DOMAIN_CAPABILITIES = """<domainCapabilities>
 
 
 def test_parse_capabilities():
-    caps = _host.parse_capabilities(CAPABILITIES)
+    caps = _host_info.parse_capabilities(CAPABILITIES)
     assert caps['host_arch'] == 'x86_64'
     assert caps['guests'][1] == dict(os_type='hvm', arch='x86_64', emulator='/usr/bin/qemu-system-x86_64',
                                      domain_types=['qemu', 'kvm'])
 
 
 def test_parse_domain_capabilities():
-    assert _host.parse_domain_capabilities(DOMAIN_CAPABILITIES) == dict(
+    assert _host_info.parse_domain_capabilities(DOMAIN_CAPABILITIES) == dict(
         path='/usr/bin/qemu-system-x86_64', domain='kvm', machine='pc-q35-7.2', arch='x86_64')
 
 
 @pytest.mark.parametrize('number, text', [(9000000, '9.0.0'), (7002000, '7.2.0'), (10001002, '10.1.2'),
                                           (None, None)])
 def test_format_version(number, text):
-    assert _host.format_version(number) == text
+    assert _host_info.format_version(number) == text
 
 
 def test_read_libvirt_test_driver():
     # libvirt's test driver runs in-process: no daemon is needed.
-    lv = _host.read_libvirt('test:///default')
+    lv = _host_info.read_libvirt('test:///default')
     assert lv['reachable'] is True and lv['error'] is None
     assert lv['driver'] == 'TEST'
     assert lv['kvm_offered'] is False
@@ -68,14 +69,14 @@ def test_read_libvirt_test_driver():
 
 
 def test_read_libvirt_unreachable(tmp_path):
-    lv = _host.read_libvirt(UNREACHABLE_URI)
+    lv = _host_info.read_libvirt(UNREACHABLE_URI)
     assert lv['python_binding'] is True
     assert lv['reachable'] is False and lv['error']
 
 
 def test_read_libvirt_without_binding(monkeypatch):
-    monkeypatch.setattr(_host, 'libvirt', None)
-    lv = _host.read_libvirt('qemu:///system')
+    monkeypatch.setattr(_host_info, 'libvirt', None)
+    lv = _host_info.read_libvirt('qemu:///system')
     assert lv['python_binding'] is False and lv['reachable'] is False
     assert 'libvirt-python' in lv['error']
 
@@ -104,8 +105,8 @@ class FakeConn(object):
 
 
 def test_read_libvirt_qemu_kvm(monkeypatch):
-    monkeypatch.setattr(_host.libvirt, 'open', lambda uri: FakeConn())
-    lv = _host.read_libvirt('qemu:///system')
+    monkeypatch.setattr(_host_info.libvirt, 'open', lambda uri: FakeConn())
+    lv = _host_info.read_libvirt('qemu:///system')
     assert lv['reachable'] is True
     assert lv['version'] == '9.0.0' and lv['hypervisor_version'] == '7.2.0'
     assert lv['domain_types'] == ['qemu', 'kvm'] and lv['kvm_offered'] is True
@@ -130,12 +131,12 @@ def _kvm_libvirt(uri):
     ('none', None, False, 'qemu'),
 ])
 def test_gather_host_facts(fake_host, monkeypatch, kind, nested, can_nest, virt_type):
-    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    monkeypatch.setattr(_host_info, 'read_libvirt', _kvm_libvirt)
     fake_host.cpu(kind).users().dev_kvm()
     fake_host.module('kvm')
     if kind != 'none':
         fake_host.module('kvm_intel' if kind == 'intel' else 'kvm_amd', nested=nested)
-    facts = _host.gather_host_facts('qemu:///system')
+    facts = _host_info.gather_host_facts('qemu:///system')
     assert facts['can_run_nested_guests'] is can_nest
     assert facts['recommended_virt_type'] == virt_type
     assert facts['nested'] is (None if nested is None else nested in ('Y', '1'))
@@ -152,10 +153,10 @@ def test_gather_host_facts(fake_host, monkeypatch, kind, nested, can_nest, virt_
 ])
 def test_second_level_paging_is_what_kvm_uses(fake_host, monkeypatch, kind, module, param, raw, in_use):
     # The CPU offers EPT/NPT in every case; what counts for guests is whether KVM was loaded with it.
-    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    monkeypatch.setattr(_host_info, 'read_libvirt', _kvm_libvirt)
     fake_host.cpu(kind).users().dev_kvm().module('kvm').module(module, nested='Y' if kind == 'intel' else '1',
                                                                **{param: raw})
-    facts = _host.gather_host_facts('qemu:///system')
+    facts = _host_info.gather_host_facts('qemu:///system')
     assert facts['second_level_paging'] is True  # the CPU flags
     assert facts['kvm_second_level_paging'] is in_use
     said = [r for r in facts['reasons'] if 'shadow paging' in r]
@@ -166,15 +167,15 @@ def test_second_level_paging_is_what_kvm_uses(fake_host, monkeypatch, kind, modu
 
 
 def test_second_level_paging_unknown_while_the_module_is_not_loaded(fake_host, monkeypatch):
-    monkeypatch.setattr(_host, 'read_libvirt', _kvm_libvirt)
+    monkeypatch.setattr(_host_info, 'read_libvirt', _kvm_libvirt)
     fake_host.cpu('intel').users().dev_kvm()
-    assert _host.gather_host_facts('qemu:///system')['kvm_second_level_paging'] is None
+    assert _host_info.gather_host_facts('qemu:///system')['kvm_second_level_paging'] is None
 
 
 def test_verdict_libvirt_without_kvm(fake_host):
     # The test driver offers no domain type kvm: even a perfect host then gets virt_type qemu.
     fake_host.cpu('intel').users().dev_kvm().module('kvm_intel', nested='Y')
-    facts = _host.gather_host_facts('test:///default')
+    facts = _host_info.gather_host_facts('test:///default')
     assert facts['recommended_virt_type'] == 'qemu' and facts['can_run_nested_guests'] is False
     assert any('does not offer domain type kvm' in r for r in facts['reasons'])
 
@@ -182,7 +183,7 @@ def test_verdict_libvirt_without_kvm(fake_host):
 def test_verdict_virtual_machine_and_unusable_kvm(fake_host, tmp_path):
     fake_host.cpu('intel', hypervisor=True).users().dev_kvm(mode=0o600, gid=0).module('kvm_intel', nested='Y')
     fake_host.probe_result = (False, None, 'open(/dev/kvm): Permission denied')
-    facts = _host.gather_host_facts(UNREACHABLE_URI)
+    facts = _host_info.gather_host_facts(UNREACHABLE_URI)
     assert facts['is_virtual_machine'] is True and facts['probable_level'] == 1
     assert facts['recommended_virt_type'] == 'qemu'
     assert facts['qemu_user_can_open_kvm'] is False
@@ -195,7 +196,7 @@ def test_verdict_virtual_machine_and_unusable_kvm(fake_host, tmp_path):
 
 
 def test_this_machine_facts():
-    facts = _host.gather_host_facts('test:///default')
+    facts = _host_info.gather_host_facts('test:///default')
     cpu = read_cpuinfo()
     assert facts['hardware_virtualization'] is cpu.hardware_virtualization
     assert facts['recommended_virt_type'] in ('kvm', 'qemu')
