@@ -73,7 +73,8 @@ options:
       - libvirt domain type. V(kvm) needs a usable /dev/kvm with VT-x/AMD-V behind the URI.
       - V(qemu) is pure emulation (TCG). It works on any host but is far slower.
       - V(auto) picks V(kvm) where the host can run it and otherwise V(qemu), with a warning. Where libvirt offers
-        only V(kvm) (a QEMU built without TCG), V(auto) picks V(kvm), with a warning.
+        only V(kvm) (a QEMU built without TCG), V(auto) picks V(kvm), with a warning. It is the decision
+        RV(nestedkvm.stack.kvm_host_info#module:kvm_host.recommended_virt_type) reports for the same host.
       - V(kvm) and V(qemu) fail before anything is changed when libvirt does not list that domain type for x86_64
         in its capabilities (C(virsh capabilities)).
     type: str

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: nestedkvm.stack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One libvirt connection per module run, look-ups that answer None for "not there", a lock per
-domain for runs that change it, and what the hypervisor behind the URI can offer (domain types, CPU
-vendor, vmx/svm)."""
+"""One libvirt connection per module run, the libvirt URIs the collection opens, look-ups that answer None for
+"not there", and a lock per domain for runs that change it. What the host behind the connection offers is
+_capabilities' (``Connection.capabilities``)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import os
 import re
-import shutil
 import stat
 import tempfile
 import time
@@ -24,8 +23,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import virtualization_flag
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domcaps import read_kvm_nesting
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
 
 try:
@@ -269,92 +266,10 @@ class Connection:
 
     @property
     def capabilities(self):
+        """What the host behind this connection offers (_capabilities.HostCapabilities), read on first use."""
         if self._capabilities is None:
+            # Imported here: _capabilities uses this module's URI helpers.
+            from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
+
             self._capabilities = HostCapabilities.probe(self.conn)
         return self._capabilities
-
-
-class HostCapabilities:
-    """What the host behind a connection offers, read from libvirt (works for remote URIs too)."""
-
-    def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None, read_kvm_nesting=None,
-                 net_backends=(), passt_installed=False):
-        self.domain_types = frozenset(domain_types)
-        # Backends libvirt offers for user-mode interfaces ('default' is QEMU's SLIRP); libvirt lists them in its
-        # domain capabilities from 10.6 on, so it is empty before (and for drivers with no domain type).
-        self.net_backends = frozenset(net_backends)
-        # libvirt starts passt from its PATH when the domain starts; only known for a local qemu URI.
-        self.passt_installed = passt_installed
-        self.vendor = vendor  # 'intel', 'amd' or None
-        self.cpu_features = frozenset(cpu_features)
-        self.cpus = cpus  # logical CPUs of the host, None when unknown
-        self.memory = memory  # bytes of RAM of the host, None when unknown
-        # Asked only by a domain that needs nesting (another libvirt call): see kvm_nesting.
-        self._read_kvm_nesting = read_kvm_nesting
-        self._kvm_nesting = None
-
-    @classmethod
-    def probe(cls, conn):
-        caps = etree.fromstring(conn.getCapabilities().encode())
-        # The types listed here are the ones the driver accepts: QEMU's lists 'qemu' where the binary has
-        # TCG and 'kvm' where it can use /dev/kvm, from the same probe its getDomainCapabilities answers
-        # from. Asking getDomainCapabilities adds nothing, and libvirt's test driver (from 9.8 on) answers
-        # it for any type: a driver that lists no x86_64 guest offers nothing that can be checked.
-        domain_types = set(caps.xpath("/capabilities/guest[os_type='hvm'][arch/@name='x86_64']/arch/domain/@type"))
-        vendor = {'Intel': 'intel', 'AMD': 'amd'}.get(caps.findtext('host/cpu/vendor'))
-        _model, memory_mib, cpus = conn.getInfo()[:3]
-        net_backends = cls._net_backends(conn, domain_types)
-        uri = conn.getURI()
-        passt_installed = 'passt' in net_backends and uri != TEST_URI and is_local_uri(uri) and bool(
-            shutil.which('passt', path=os.pathsep.join([os.environ.get('PATH', ''), '/usr/local/bin', '/usr/bin'])))
-        return cls(domain_types, vendor, cls._expanded_cpu_features(conn, caps), cpus=cpus, memory=memory_mib * 1024 ** 2,
-                   read_kvm_nesting=lambda: read_kvm_nesting(conn), net_backends=net_backends,
-                   passt_installed=passt_installed)
-
-    @staticmethod
-    def _net_backends(conn, domain_types):
-        if not domain_types & {'kvm', 'qemu'}:
-            return set()
-        try:
-            domcaps = conn.getDomainCapabilities(None, 'x86_64', None, 'kvm' if 'kvm' in domain_types else 'qemu')
-        except libvirt.libvirtError:
-            return set()
-        return set(etree.fromstring(domcaps.encode()).xpath(
-            "devices/interface/enum[@name='backendType']/value/text()"))
-
-    @staticmethod
-    def _expanded_cpu_features(conn, caps):
-        # A host CPU shown as a named model lists only features beyond that model; expanding it
-        # is the only way to learn whether vmx/svm is there.
-        cpu = caps.find('host/cpu')
-        if cpu is None or cpu.find('model') is None:
-            return set()
-        try:
-            expanded = conn.baselineCPU([etree.tostring(cpu).decode()],
-                                        libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)
-        except libvirt.libvirtError:
-            expanded = etree.tostring(cpu).decode()
-        root = etree.fromstring(expanded.encode())
-        return {f.get('name') for f in root.iter('feature') if f.get('policy') in (None, 'require')}
-
-    @property
-    def virtualization_feature(self):
-        """'vmx' or 'svm' when the host CPU itself offers hardware virtualization, else None."""
-        return virtualization_flag(self.cpu_features)
-
-    @property
-    def kvm_nesting(self):
-        """Whether KVM here gives guests vmx/svm (_domcaps.read_kvm_nesting); 'offered' is None when unknown."""
-        if self._kvm_nesting is None:
-            self._kvm_nesting = (self._read_kvm_nesting() if self._read_kvm_nesting else
-                                 dict(offered=None, flag=None, vendor=None, model=None, detail='not read'))
-        return self._kvm_nesting
-
-    @property
-    def passt_usable(self):
-        """libvirt can give a user-mode interface the passt backend, with its port forwards (docs/stacks.md)."""
-        return 'passt' in self.net_backends and self.passt_installed
-
-    @property
-    def kvm_usable(self):
-        return 'kvm' in self.domain_types and self.virtualization_feature is not None

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: nestedkvm.stack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The two x86 vendors KVM knows, told apart once: by CPUID vendor string or by virtualization flag, each with its
-flag, its second-level paging and its KVM module."""
+"""The two x86 vendors KVM knows, told apart once: by CPUID vendor string (/proc/cpuinfo), by the vendor name libvirt
+writes (capabilities, domain capabilities) or by virtualization flag, each with its flag, its second-level paging and
+its KVM module."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,11 +19,17 @@ _CPUID = {
     'AuthenticAMD': 'amd',
     'HygonGenuine': 'amd',  # Hygon Dhyana: an AMD Zen licensee, uses kvm_amd
 }
+_LIBVIRT = {'Intel': 'intel', 'AMD': 'amd', 'Hygon': 'amd'}
 
 
 def vendor_of_cpuid(vendor_id):
     """'intel' or 'amd' for a CPUID vendor string (/proc/cpuinfo's vendor_id), else None."""
     return _CPUID.get(vendor_id or '')
+
+
+def vendor_of_libvirt(name):
+    """'intel' or 'amd' for the vendor name of a CPU in libvirt's XML (<vendor>Intel</vendor>), else None."""
+    return _LIBVIRT.get(name or '')
 
 
 def virtualization_flag(flags):
@@ -36,6 +43,11 @@ def virtualization_flag(flags):
 def vendor_of_flag(flag):
     """The vendor whose virtualization flag ``flag`` is ('vmx' -> 'intel'), or None."""
     return next((vendor for vendor, facts in _VIRTUALIZATION.items() if facts[0] == flag), None)
+
+
+def flag_of(vendor):
+    """vmx or svm: the virtualization flag of ``vendor``, None for another."""
+    return _VIRTUALIZATION[vendor][0] if vendor in _VIRTUALIZATION else None
 
 
 def kvm_module(vendor):

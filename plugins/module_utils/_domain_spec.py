@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._units import format_size, parse_size
+from ansible_collections.nestedkvm.stack.plugins.module_utils._virt_type import ONLY_KVM, choose_virt_type
 
 STATES = ['present', 'running', 'shutdown', 'destroyed', 'absent']
 
@@ -227,7 +228,7 @@ class DomainSpec:
 
     @classmethod
     def from_params(cls, params, host, level=1, profile='hypervisor', warn=None):
-        """Validate module params against ``host`` (a HostCapabilities) and return a DomainSpec.
+        """Validate module params against ``host`` (a _capabilities.HostCapabilities) and return a DomainSpec.
 
         ``warn`` receives warnings (e.g. falling back to emulation).
         """
@@ -325,23 +326,19 @@ class DomainSpec:
 
     def _resolve_virt_type(self, params, host, warn):
         wanted = params['virt_type']
-        # Drivers that report no x86_64 guests at all (libvirt's test driver) cannot be checked.
-        checkable = bool(host.domain_types & {'kvm', 'qemu'})
         if wanted == 'auto':
-            if host.kvm_usable:
-                self.virt_type = 'kvm'
-            elif checkable and 'qemu' not in host.domain_types:
-                # A QEMU without TCG: KVM is all libvirt can run there, whatever the CPU flags seem to say.
-                self.virt_type = 'kvm'
+            choice = choose_virt_type(host.domain_types, host.virtualization_feature)
+            self.virt_type = choice.virt_type
+            if choice.why == ONLY_KVM:
                 warn("libvirt offers only domain type kvm here (its QEMU has no TCG emulation), although the "
                      "host CPU shows no vmx/svm: '%s' runs on KVM" % self.name)
-            else:
-                self.virt_type = 'qemu'
+            elif self.virt_type == 'qemu':
                 where = 'this L1' if self.level == 2 else 'the host'
                 warn("%s has no usable hardware virtualization (no /dev/kvm with vmx/svm behind the URI): "
                      "'%s' runs EMULATED (virt_type qemu, TCG), which is far slower than KVM" % (where, self.name))
             return
-        if checkable and wanted not in host.domain_types:
+        # Drivers that report no x86_64 guests at all (libvirt's test driver) cannot be checked.
+        if host.domain_types & {'kvm', 'qemu'} and wanted not in host.domain_types:
             raise OptionError('virt_type', "libvirt does not offer domain type '%s' on this host (it offers: %s); "
                                            "use virt_type auto or qemu" % (wanted, ', '.join(sorted(host.domain_types))))
         self.virt_type = wanted

@@ -25,7 +25,8 @@ try:
 except ImportError:  # reported by _connection.require_libraries
     etree = None
 
-VENDOR_FLAG = {'Intel': 'vmx', 'AMD': 'svm', 'Hygon': 'svm'}
+from ansible_collections.nestedkvm.stack.plugins.module_utils._cpu_vendor import flag_of, vendor_of_libvirt
+
 _ON = ('require', 'force')
 _OFF = ('disable', 'forbid')
 
@@ -49,7 +50,7 @@ def nesting_offered(host_model, model_features):
     """
     if host_model is None:
         return None
-    flag = VENDOR_FLAG.get(host_model['vendor'])
+    flag = flag_of(vendor_of_libvirt(host_model['vendor']))
     if flag is None:
         return None
     policy = host_model['features'].get(flag)
@@ -90,7 +91,7 @@ def read_kvm_nesting(conn, arch='x86_64'):
     if host_model is None:
         result['detail'] = "libvirt's domain capabilities offer no host-model CPU for domain type kvm"
         return result
-    result.update(flag=VENDOR_FLAG.get(host_model['vendor']), vendor=host_model['vendor'], model=host_model['model'])
+    result.update(flag=flag_of(vendor_of_libvirt(host_model['vendor'])), vendor=host_model['vendor'], model=host_model['model'])
     result['offered'] = nesting_offered(host_model, _model_features(conn, arch))
     if result['offered'] is None:
         result['detail'] = 'the host-model CPU (%s, %s) could not be expanded' % (host_model['vendor'], host_model['model'])

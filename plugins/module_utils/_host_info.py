@@ -32,34 +32,12 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._kernel_modules im
     kvm_modules, read_nested, read_second_level_paging)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._procfs import kvm_holders
 from ansible_collections.nestedkvm.stack.plugins.module_utils._qemu_user import qemu_user_access
+from ansible_collections.nestedkvm.stack.plugins.module_utils._virt_type import (
+    HARDWARE, ONLY_KVM, choose_virt_type, recommendation)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# libvirt: capabilities XML (parsed with lxml) and a read-only look at the connection
-
-def parse_capabilities(xml):
-    """getCapabilities() XML -> {'host_arch': 'x86_64', 'guests': [{'os_type', 'arch', 'domain_types', 'emulator'}]}."""
-    root = etree.fromstring(xml.encode('utf-8') if not isinstance(xml, bytes) else xml)
-    guests = []
-    for guest in root.findall('guest'):
-        arch = guest.find('arch')
-        if arch is None:
-            continue
-        guests.append(dict(
-            os_type=guest.findtext('os_type'),
-            arch=arch.get('name'),
-            emulator=arch.findtext('emulator'),
-            domain_types=[d.get('type') for d in arch.findall('domain') if d.get('type')],
-        ))
-    return dict(host_arch=root.findtext('host/cpu/arch'), guests=guests)
-
-
-def parse_domain_capabilities(xml):
-    """getDomainCapabilities() XML -> {'path', 'domain', 'machine', 'arch'} (emulator binary and domain type)."""
-    root = etree.fromstring(xml.encode('utf-8') if not isinstance(xml, bytes) else xml)
-    return dict(path=root.findtext('path'), domain=root.findtext('domain'),
-                machine=root.findtext('machine'), arch=root.findtext('arch'))
-
+# libvirt: a read-only look at the connection
 
 def format_version(number):
     """libvirt's packed version number (major * 1,000,000 + minor * 1,000 + release) -> 'major.minor.release'."""
@@ -97,28 +75,11 @@ def read_libvirt(uri, hypervisor=False):
         result['version'] = format_version(conn.getLibVersion())
         result['driver'] = conn.getType()
         result['hypervisor_version'] = format_version(conn.getVersion())
-        caps = parse_capabilities(conn.getCapabilities())
-        result['host_arch'] = caps['host_arch']
-        types = []
-        emulator = None
-        for guest in caps['guests']:
-            if guest['os_type'] != 'hvm' or guest['arch'] != caps['host_arch']:
-                continue
-            types.extend(t for t in guest['domain_types'] if t not in types)
-            emulator = emulator or guest['emulator']
-        result['domain_types'] = types
-        result['kvm_offered'] = 'kvm' in types
-        result['emulator'] = emulator
-        virt_type = 'kvm' if 'kvm' in types else ('qemu' if 'qemu' in types else None)
-        if virt_type and caps['host_arch']:
-            try:
-                domcaps = parse_domain_capabilities(
-                    conn.getDomainCapabilities(None, caps['host_arch'], None, virt_type, 0))
-            except libvirtError as exc:
-                result['error'] = 'domain capabilities: %s' % exc
-            else:
-                result['emulator'] = domcaps['path'] or emulator
-                result['machine'] = domcaps['machine']
+        host = connection.capabilities
+        result.update(host_arch=host.host_arch, domain_types=sorted(host.domain_types),
+                      kvm_offered='kvm' in host.domain_types, emulator=host.emulator, machine=host.machine)
+        if host.domain_capabilities_error:
+            result['error'] = 'domain capabilities: %s' % host.domain_capabilities_error
         if hypervisor:
             result['hypervisor'] = read_hypervisor(connection)
     except libvirtError as exc:
@@ -142,7 +103,6 @@ def read_hypervisor(connection):
     """The host behind ``connection`` as libvirt alone describes it: CPU vendor, model and (expanded) features, what
     KVM there offers guests (nesting), and its SMBIOS. Works the same for remote URIs."""
     host = connection.capabilities
-    caps = etree.fromstring(connection.conn.getCapabilities().encode())
     try:
         dmi = parse_sysinfo(connection.conn.getSysinfo(0))
     except libvirtError:
@@ -151,7 +111,7 @@ def read_hypervisor(connection):
         nesting = host.kvm_nesting
     else:
         nesting = dict(offered=None, detail='libvirt does not offer domain type kvm')
-    return dict(vendor=host.vendor, model=caps.findtext('host/cpu/model'), features=sorted(host.cpu_features),
+    return dict(vendor=host.vendor, model=host.model, features=sorted(host.cpu_features),
                 nesting=nesting, dmi=dmi)
 
 
@@ -264,10 +224,21 @@ def gather_libvirt_facts(uri):
     return facts
 
 
+def _offered(lv):
+    """What libvirt offers for x86_64 guests as choose_virt_type takes it: None when libvirt could not be asked."""
+    return set(lv['domain_types']) if lv['reachable'] else None
+
+
+def _only_kvm(lv):
+    return ('libvirt at %s offers only domain type kvm (its QEMU has no TCG emulation): guests run on KVM there, the '
+            'one type it can run' % lv['uri'])
+
+
 def libvirt_verdict(facts):
-    """The verdict from libvirt's answers alone: KVM is usable where libvirt offers domain type kvm on a CPU with
-    vmx/svm, and nesting is what its domain capabilities show."""
+    """The verdict from libvirt's answers alone (choose_virt_type without this machine's /dev/kvm), and nesting as
+    its domain capabilities show it."""
     lv = facts['libvirt']
+    choice = choose_virt_type(_offered(lv), facts['virtualization_flag'])
     reasons = ['judged from libvirt at %s alone (the host behind the URI, not this machine); unknown: %s'
                % (lv['uri'], ', '.join(facts['unknown_facts']))]
     if not lv['reachable']:
@@ -276,11 +247,14 @@ def libvirt_verdict(facts):
     if hw:
         reasons.append('the CPU offers hardware virtualization (%s)' % facts['virtualization_flag'])
     elif lv['reachable']:
-        reasons.append('libvirt shows a host CPU with neither vmx (Intel VT-x) nor svm (AMD-V): guests there run '
-                       'under QEMU emulation (virt_type qemu)')
-    can_kvm = bool(hw and lv['kvm_offered'])
+        reasons.append('libvirt shows a host CPU with neither vmx (Intel VT-x) nor svm (AMD-V)%s'
+                       % (': guests there run under QEMU emulation (virt_type qemu)' if choice.virt_type == 'qemu'
+                          else ''))
+    can_kvm = choice.why == HARDWARE
     if hw and not lv['kvm_offered']:
         reasons.append('libvirt at %s does not offer domain type kvm (no usable /dev/kvm there?)' % lv['uri'])
+    if choice.why == ONLY_KVM:
+        reasons.append(_only_kvm(lv))
     nested = facts['nested']
     if can_kvm:
         if nested is None:
@@ -292,17 +266,19 @@ def libvirt_verdict(facts):
             reasons.append("KVM there does not give guests %s (libvirt's domain capabilities): nesting is off in %s; "
                            "use nestedkvm.stack.kvm_nested_param on that host"
                            % (facts['virtualization_flag'], facts['kvm_module']))
-    virt_type = 'kvm' if can_kvm else 'qemu'
-    reasons.append('recommended virt_type %s (%s)' % (
-        virt_type, 'hardware-assisted KVM' if can_kvm else 'TCG emulation: correct but much slower'))
-    return dict(can_run_nested_guests=bool(can_kvm and nested), recommended_virt_type=virt_type, reasons=reasons)
+    reasons.append(recommendation(choice))
+    return dict(can_run_nested_guests=bool(can_kvm and nested), recommended_virt_type=choice.virt_type,
+                reasons=reasons)
 
 
 def verdict(facts):
-    """can_run_nested_guests, recommended_virt_type and the reasons for both, from the facts above."""
+    """can_run_nested_guests, recommended_virt_type and the reasons for both, from the facts above: choose_virt_type
+    with this machine's CPU flag and /dev/kvm, and nesting as the vendor module has it."""
     reasons = []
     hw = facts['hardware_virtualization']
     dev = facts['dev_kvm']
+    lv = facts['libvirt']
+    choice = choose_virt_type(_offered(lv), facts['virtualization_flag'], dev['usable'])
     modules = [m['name'] for m in facts['kvm_modules']]
     if hw:
         reasons.append('the CPU offers hardware virtualization (%s)' % facts['virtualization_flag'])
@@ -318,8 +294,9 @@ def verdict(facts):
         where = 'this virtual machine' if facts['is_virtual_machine'] else 'this host'
         reasons.append(
             'the CPU of %s offers neither vmx (Intel VT-x) nor svm (AMD-V): enable it in the firmware, or on a '
-            'virtual machine enable nested virtualization on its host; until then guests run under QEMU '
-            'emulation (virt_type qemu)' % where)
+            'virtual machine enable nested virtualization on its host%s'
+            % (where, '; until then guests run under QEMU emulation (virt_type qemu)' if choice.virt_type == 'qemu'
+               else ''))
     if 'kvm_pvm' in modules:
         reasons.append('kvm_pvm is loaded: /dev/kvm is PVM (paravirtual KVM without vmx/svm), which stock guest '
                        'kernels and -cpu host do not run under')
@@ -338,16 +315,12 @@ def verdict(facts):
         else:
             reasons.append('nested virtualization is disabled in %s: use nestedkvm.stack.kvm_nested_param'
                            % facts['kvm_module'])
-    can_kvm = bool(hw and dev['usable'])
-    lv = facts['libvirt']
-    if lv['reachable'] and not lv['kvm_offered']:
-        if can_kvm:
-            reasons.append('libvirt at %s does not offer domain type kvm' % lv['uri'])
-        can_kvm = False
+    if lv['reachable'] and not lv['kvm_offered'] and hw and dev['usable']:
+        reasons.append('libvirt at %s does not offer domain type kvm' % lv['uri'])
     elif not lv['reachable']:
         reasons.append('libvirt at %s is not reachable (%s): judged from the host alone' % (lv['uri'], lv['error']))
-    can_nested = bool(can_kvm and nested)
-    virt_type = 'kvm' if can_kvm else 'qemu'
-    reasons.append('recommended virt_type %s (%s)' % (
-        virt_type, 'hardware-assisted KVM' if can_kvm else 'TCG emulation: correct but much slower'))
-    return dict(can_run_nested_guests=can_nested, recommended_virt_type=virt_type, reasons=reasons)
+    if choice.why == ONLY_KVM:
+        reasons.append(_only_kvm(lv))
+    reasons.append(recommendation(choice))
+    return dict(can_run_nested_guests=bool(choice.why == HARDWARE and nested), recommended_virt_type=choice.virt_type,
+                reasons=reasons)

@@ -202,7 +202,8 @@ kvm_host:
       description:
         - C(uri), C(python_binding) (libvirt-python importable), C(reachable), C(error), C(version) (libvirt's),
           C(driver) (C(QEMU), C(TEST), ...), C(hypervisor_version), C(host_arch), C(domain_types) (offered for
-          hvm guests of the host arch), C(kvm_offered), C(emulator) and C(machine) (from domain capabilities).
+          x86_64 hvm guests, the only kind the collection defines; sorted), C(kvm_offered), C(emulator) and
+          C(machine) (from domain capabilities).
       type: dict
     qemu:
       description: C(path) of the QEMU binary and its C(version) (null when libvirt did not tell).
@@ -213,7 +214,12 @@ kvm_host:
         offers domain type kvm when it is reachable).
       type: bool
     recommended_virt_type:
-      description: V(kvm) where hardware-assisted KVM works, else V(qemu) (TCG emulation).
+      description:
+        - V(kvm) where hardware-assisted KVM works, or where libvirt offers no other domain type (a QEMU built without
+          TCG), else V(qemu) (TCG emulation).
+        - The same decision as O(nestedkvm.stack.l1_domain#module:virt_type=auto) and
+          O(nestedkvm.stack.l2_domain#module:virt_type=auto) make on this host; with RV(kvm_host.facts_source=local) a
+          C(/dev/kvm) of this machine that makes no VM also means V(qemu).
       type: str
       sample: kvm
     facts_source:

@@ -45,7 +45,15 @@ model name\t: AMD EPYC 9654 96-Core Processor
 flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr lm{extra}
 """
 
-CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO}
+# Like the machine they run on now (tests/unit/fixtures/capabilities/pvm-no-vmx.xml): an Intel CPU whose hypervisor
+# hides VT-x, with KVM as PVM.
+INTEL_NO_VT_CPUINFO = """processor\t: {n}
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Processor
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr lm{extra}
+"""
+
+CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO, 'intel-no-vt': INTEL_NO_VT_CPUINFO}
 
 TEST_URI = 'test:///default'
 KVM_GID = 108
@@ -152,44 +160,31 @@ def module_warnings(monkeypatch):
     return seen
 
 
-KVM_HOST_CAPABILITIES = """<capabilities>
-  <host>
-    <uuid>5b5a6b1c-0000-4000-8000-000000000001</uuid>
-    <cpu>
-      <arch>x86_64</arch>
-      <model>{model}</model>
-      <vendor>{vendor}</vendor>
-{features}
-    </cpu>
-  </host>
-  <guest>
-    <os_type>hvm</os_type>
-    <arch name='x86_64'>
-      <wordsize>64</wordsize>
-      <emulator>/usr/bin/qemu-system-x86_64</emulator>
-      <machine maxCpus='288'>pc-q35-7.2</machine>
-      <domain type='qemu'/>
-      <domain type='kvm'/>
-    </arch>
-  </guest>
-</capabilities>"""
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures')
+
+
+def _stored(kind, name):
+    with open(os.path.join(FIXTURES, kind, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture
+def stored():
+    """stored(kind, name): the text of tests/unit/fixtures/<kind>/<name> (see the README there)."""
+    return _stored
 
 
 @pytest.fixture
 def kvm_l0(monkeypatch):
-    """Make the test driver answer like an L0 with VT-x/AMD-V: its capabilities (CPU with vmx/svm, domain type kvm)
-    and the domain capabilities stored in tests/unit/fixtures/domcaps. Only those two answers are replaced (no such
-    host exists here); defining, volumes and the CPU model expansion are the test driver's own."""
+    """Make the test driver answer like an L0 with VT-x/AMD-V: the capabilities stored in
+    tests/unit/fixtures/capabilities (intel-kvm.xml or amd-kvm.xml) and the domain capabilities ``name`` stored in
+    tests/unit/fixtures/domcaps. Only those two answers are replaced (no such host exists here); defining, volumes and
+    the CPU model expansion are the test driver's own."""
     import libvirt
 
     def use(name):
-        intel = name.startswith('intel')
-        caps = KVM_HOST_CAPABILITIES.format(model='Icelake-Server' if intel else 'EPYC-Rome',
-                                            vendor='Intel' if intel else 'AMD',
-                                            features="      <feature name='vmx'/>" if intel else
-                                            "      <feature name='svm'/>\n      <feature name='npt'/>")
-        with open(os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'domcaps', name)) as handle:
-            domcaps = handle.read()
+        caps = _stored('capabilities', 'intel-kvm.xml' if name.startswith('intel') else 'amd-kvm.xml')
+        domcaps = _stored('domcaps', name)
         monkeypatch.setattr(libvirt.virConnect, 'getCapabilities', lambda self: caps)
         monkeypatch.setattr(libvirt.virConnect, 'getDomainCapabilities', lambda self, *args: domcaps)
     return use
@@ -287,7 +282,7 @@ def our_definition(driver_parses_passt):
     import uuid
 
     from ansible_collections.nestedkvm.stack.plugins.module_utils import _domain_xml
-    from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
     from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, domain_argument_spec
 
     def build(name, level=1, forwards=(), access=None, passt=True):

@@ -9,7 +9,7 @@ from lxml import etree
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _domain_xml
 from ansible_collections.nestedkvm.stack.plugins.module_utils._compare import changed_keys, render
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, domain_argument_spec
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 

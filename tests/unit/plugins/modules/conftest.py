@@ -17,7 +17,7 @@ def roomy_host(monkeypatch):
 
     Mocked because no test driver host that size exists in-process (a custom test:///<file> driver
     would, but does not keep its state across the connections of two module runs)."""
-    from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
     probe = HostCapabilities.probe.__func__
 
     def bigger(cls, conn):
@@ -37,7 +37,7 @@ def passt_host(monkeypatch, driver_parses_passt):
     if not driver_parses_passt:
         pytest.skip("libvirt %d refuses <backend type='passt'/> (Debian 12's 9.0 has passt disabled)"
                     % libvirt.getVersion())
-    from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
     probe = HostCapabilities.probe.__func__
 
     def with_passt(cls, conn):

@@ -5,7 +5,7 @@ import libvirt
 import pytest
 import yaml
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain, l2_domain
 
 TEST_URI = 'test:///default'

@@ -7,7 +7,7 @@ tests of every module failing for a reason that is not theirs."""
 
 import libvirt
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import HostCapabilities
+from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
 from ansible_collections.nestedkvm.stack.plugins.module_utils._host_info import format_version
 
 ASSUMED = dict(
