@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: nestedkvm.stack contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Desired-versus-live comparison of domain descriptions (see _domain_xml.describe).
+"""Desired-versus-live comparison of descriptions (a domain's from _domain_xml.describe, a pool's from _pool), and
+the one way they are shown: a Secret in them compares like any value but never shows.
 
 One comparison feeds ``changed``, the --diff output and check mode alike, so they never disagree.
 """
@@ -12,9 +13,26 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_xml import Secret
-
 HIDDEN = '********'
+
+
+class Secret:
+    """A value compared like any other but never shown (diffs, results, logs)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Secret) and other.value == self.value
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __repr__(self):
+        return repr(HIDDEN)
 
 
 def changed_keys(before, after):

@@ -23,8 +23,9 @@ import uuid
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _compare, _domain_xml
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec, validate_name
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import DomainSpec
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._names import validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._ownership import (
     DomainClaim, disk_sources, ownership, volumes_to_delete)
 from ansible_collections.nestedkvm.stack.plugins.module_utils._storage import Storage

@@ -15,6 +15,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._names import validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._units import format_size, parse_size
 from ansible_collections.nestedkvm.stack.plugins.module_utils._virt_type import ONLY_KVM, choose_virt_type
 
@@ -103,19 +104,6 @@ def domain_argument_spec():
         adopt=dict(type='bool', default=False),
         access=dict(type='dict', options=ACCESS_OPTIONS),
     )
-
-
-# libvirt accepts longer names, but the name also becomes volume file names and the guest's
-# default hostname: keep it to what is safe in all three.
-_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
-
-
-def validate_name(name, what='domain', option='name'):
-    """The name of a libvirt object (domain, pool) or of an inventory host, or an OptionError naming ``option``."""
-    if not (isinstance(name, str) and _NAME.fullmatch(name)):
-        raise OptionError(option, "'%s' is not a usable %s name: use 1 to 64 letters, digits, '.', '_', '+' "
-                                  "or '-', starting with a letter or digit" % (name, what))
-    return name
 
 
 # What an access record may hold: each value ends up in SSH's command line (a user, a HostKeyAlias, a host), so
@@ -448,9 +436,7 @@ class DomainSpec:
 
     def _disk(self, index, disk, defaults):
         option = 'disks[%d]' % index
-        if not _NAME.fullmatch(disk['name']):
-            raise OptionError(option + '.name', "'%s' is not a usable disk name: use letters, digits, '.', '_', "
-                                                "'+' or '-'" % disk['name'])
+        validate_name(disk['name'], 'disk', option + '.name')
         size = parse_size(disk['size'], option + '.size', default_unit='GiB') if disk['size'] is not None else None
         backing = disk['backing_image']
         if size is None and not backing:

@@ -23,6 +23,8 @@ try:
 except ImportError:  # reported by _connection.require_libraries
     etree = None
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils._compare import Secret
+
 QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0'
 NK_NS = 'urn:nestedkvm:stack:1'
 OSINFO_NS = 'http://libosinfo.org/xmlns/libvirt/domain/1.0'
@@ -382,25 +384,6 @@ _MACHINE_ALIASES = ((re.compile(r'^pc-q35-'), 'q35'), (re.compile(r'^pc-i440fx-'
 _KIB = {'b': 1.0 / 1024, 'bytes': 1.0 / 1024, 'k': 1, 'kib': 1, 'm': 1024, 'mib': 1024, 'g': 1024 ** 2,
         'gib': 1024 ** 2, 't': 1024 ** 3, 'tib': 1024 ** 3, 'kb': 1000 / 1024.0, 'mb': 1000 ** 2 / 1024.0,
         'gb': 1000 ** 3 / 1024.0}
-
-
-class Secret:
-    """A value compared like any other but never shown (diffs, results, logs)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __eq__(self, other):
-        return isinstance(other, Secret) and other.value == self.value
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __hash__(self):
-        return hash(self.value)
-
-    def __repr__(self):
-        return "'********'"
 
 
 def _kib(element):

@@ -19,8 +19,8 @@ import os
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._compare import render
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, is_local_uri
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._names import validate_name
 
 try:
     from lxml import etree

@@ -29,9 +29,10 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import is_local_uri, require_libraries, validate_uri
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_health import STATES
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import validate_access, validate_name
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import validate_access
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_xml import NK_NS, access_record, port_forwards
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
+from ansible_collections.nestedkvm.stack.plugins.module_utils._names import validate_name
 from ansible_collections.nestedkvm.stack.plugins.module_utils._ownership import LEGACY, OURS, ownership
 
 try:
