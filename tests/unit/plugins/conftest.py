@@ -337,3 +337,43 @@ def ssh_route():
         return hop_route(shlex.split(variables['ansible_ssh_common_args']), variables['ansible_host'],
                          variables['ansible_port'], variables.get('ansible_user'), proxied=False)
     return route
+
+
+MODULE_UTILS = 'ansible_collections.nestedkvm.stack.plugins.module_utils'
+MODULE_UTILS_DIR = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'plugins', 'module_utils')
+
+
+def _imports(path):
+    """(module_utils files, other top-level modules) that a Python file imports, at its top or inside a function:
+    AnsiballZ packs every module_utils file named anywhere in a module."""
+    import ast
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    ours, others = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == MODULE_UTILS:
+            ours.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith(MODULE_UTILS + '.'):
+            ours.add(node.module.rsplit('.', 1)[1])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            others.add(node.module.split('.')[0])
+        elif isinstance(node, ast.Import):
+            others.update(alias.name.split('.')[0] for alias in node.names)
+    return ours, others
+
+
+@pytest.fixture
+def packed():
+    """packed(path): (the module_utils files a module or module_utils file at ``path`` brings along, with theirs,
+    and every other top-level module any of them imports)."""
+    def closure(path):
+        ours, others = _imports(path)
+        done = set()
+        while ours - done:
+            name = (ours - done).pop()
+            done.add(name)
+            more, outside = _imports(os.path.join(MODULE_UTILS_DIR, name + '.py'))
+            ours |= more
+            others |= outside
+        return ours, others - {'ansible_collections'}
+    return closure

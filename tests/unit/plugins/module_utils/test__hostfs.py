@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _hostfs
 
 
@@ -40,3 +42,16 @@ def test_first_line_is_stripped_and_empty_is_none(fake_host):
 def test_a_directory_reads_as_missing(fake_host):
     os.makedirs(fake_host.path('/sys/kernel/debug/kvm'))
     assert _hostfs.read_text('/sys/kernel/debug/kvm') is None
+
+
+READERS = ['_hostfs', '_cpu_vendor', '_cpuinfo', '_kernel_modules', '_dmi', '_dev_kvm', '_qemu_user', '_procfs',
+           '_loopback_ports']
+
+
+@pytest.mark.parametrize('reader', READERS)
+def test_the_readers_of_the_host_bring_nothing_that_opens_libvirt(packed, reader):
+    # The readers need no libvirt: nothing they bring along imports its binding (or lxml), or the collection's code
+    # that opens it (_connection, _capabilities, _host_info).
+    names, others = packed(os.path.join(os.path.dirname(_hostfs.__file__), reader + '.py'))
+    assert names <= set(READERS), names
+    assert not others & {'libvirt', 'lxml'}, others

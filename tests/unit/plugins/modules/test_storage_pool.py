@@ -111,42 +111,23 @@ def test_a_symlink_to_a_system_directory_is_refused(run_module, hypervisor, tmp_
 # What storage_pool carries: AnsiballZ packs every module_utils file a module names, anywhere in it, and a run
 # compiles each one it imports (from a zip, without cached bytecode). The domain engine is neither.
 
-MODULE_UTILS = 'ansible_collections.nestedkvm.stack.plugins.module_utils'
 DOMAIN_ENGINE = {'_domain', '_domain_spec', '_domain_xml', '_domain_health', '_module', '_storage', '_ownership',
                  '_nocloud', '_units', '_capabilities', '_virt_type'}
 
 
-def _named_module_utils(path):
-    """The module_utils files a Python file imports, at its top or inside a function (as AnsiballZ finds them)."""
-    import ast
-    with open(path) as handle:
-        tree = ast.parse(handle.read())
-    named = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == MODULE_UTILS:
-            named.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith(MODULE_UTILS + '.'):
-            named.add(node.module.rsplit('.', 1)[1])
-    return named
-
-
-def test_storage_pool_packs_and_imports_none_of_the_domain_engine():
+def test_storage_pool_packs_and_imports_none_of_the_domain_engine(packed):
     import os
     import subprocess
     import sys
 
-    directory = os.path.join(os.path.dirname(os.path.dirname(storage_pool.__file__)), 'module_utils')
-    packed, todo = set(), _named_module_utils(storage_pool.__file__)
-    while todo:
-        name = todo.pop()
-        packed.add(name)
-        todo |= _named_module_utils(os.path.join(directory, name + '.py')) - packed
+    names, _others = packed(storage_pool.__file__)
     # _capabilities (with _cpu_vendor and _domcaps) comes with Connection.capabilities, which imports it when asked:
     # storage_pool never asks.
-    assert packed == {'_compare', '_connection', '_errors', '_names', '_pool', '_capabilities', '_cpu_vendor', '_domcaps'}
-    assert not packed & (DOMAIN_ENGINE - {'_capabilities'})
+    assert names == {'_compare', '_connection', '_errors', '_names', '_pool', '_capabilities', '_cpu_vendor', '_domcaps'}
+    assert not names & (DOMAIN_ENGINE - {'_capabilities'})
+    module_utils = storage_pool.__name__.replace('.modules.storage_pool', '.module_utils')
     code = ('import sys, %s; print(" ".join(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("%s."))))'
-            % (storage_pool.__name__, MODULE_UTILS))
+            % (storage_pool.__name__, module_utils))
     collections = sys.modules['ansible_collections'].__path__[0].rsplit(os.sep, 1)[0]
     imported = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                               env=dict(os.environ, PYTHONPATH=collections)).stdout.split()
