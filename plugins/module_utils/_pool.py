@@ -9,6 +9,12 @@ A directory that exists is used as it is: libvirt's build step would chmod it to
 <permissions> (measured on libvirt 9.0), so an existing directory gets neither that element nor a build.
 Only a directory this module creates gets mode 0711. The system's own directories, and any directory
 above one of them, are refused.
+
+Which pools are the collection's: libvirt keeps no metadata for pools, so the proof is the pool's UUID. A pool
+this module defines gets the UUID derived from its name and path (``pool_uuid``). A pool defined by anyone else
+has another one, and so does a copy of one of the collection's pools (``virsh pool-dumpxml | pool-define`` under
+another name needs a UUID of its own). Such a pool is used as it is, never started, stopped, changed or undefined,
+unless the task says ``adopt``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import uuid
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._compare import render
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, is_local_uri
@@ -35,7 +42,18 @@ def pool_argument_spec():
         uri=dict(type='str', default='qemu:///system'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         autostart=dict(type='bool', default=True),
+        adopt=dict(type='bool', default=False),
     )
+
+
+# The namespace of the UUIDs this module gives the pools it defines; fixed for good, since it is how a later run
+# recognises them.
+_POOL_UUID_NAMESPACE = uuid.UUID('163bb59a-0dc3-4514-b365-466afb77117f')
+
+
+def pool_uuid(name, path):
+    """The UUID this module gives a pool named ``name`` at ``path`` (normalized)."""
+    return str(uuid.uuid5(_POOL_UUID_NAMESPACE, 'storage_pool\0%s\0%s' % (name, path)))
 
 
 # Trees that belong to the system (packages, the kernel's pseudo file systems, runtime state): no pool in them.
@@ -81,9 +99,11 @@ def check_pool_path(path, local):
 
 
 def pool_xml(name, path, mode=None):
-    """A dir pool; ``mode`` (e.g. '0711') only for a directory the build step is to create."""
+    """A dir pool, with the UUID that makes it the collection's; ``mode`` (e.g. '0711') only for a directory the
+    build step is to create."""
     pool = etree.Element('pool', type='dir')
     etree.SubElement(pool, 'name').text = name
+    etree.SubElement(pool, 'uuid').text = pool_uuid(name, path)
     target = etree.SubElement(pool, 'target')
     etree.SubElement(target, 'path').text = path
     if mode is not None:
@@ -100,6 +120,11 @@ def describe(pool):
                 active=bool(pool.isActive()), autostart=bool(pool.autostart()))
 
 
+def made_by_collection(pool, name, path):
+    """Whether the existing virStoragePool ``pool`` is one this module defined as ``name`` at ``path``."""
+    return pool.UUIDString().lower() == pool_uuid(name, _normalized(path))
+
+
 class PoolManager:
     def __init__(self, module):
         self.module = module
@@ -109,6 +134,7 @@ class PoolManager:
     def run(self):
         params = self.params
         validate_name(params['name'], what='storage pool')
+        path = None
         if params['state'] == 'present':
             if not params['path']:
                 raise OptionError('path', 'is required with state=present: the directory the pool keeps its volumes in.')
@@ -116,19 +142,39 @@ class PoolManager:
         with Connection(params['uri']) as conn:
             pool = conn.pool(params['name'])
             before = describe(pool)
-            after = self._present(conn, pool, before, path) if params['state'] == 'present' else self._absent(pool, before)
-        result = dict(changed=bool(self.actions), name=params['name'], actions=self.actions, pool=after)
+            ours = pool is None or made_by_collection(pool, params['name'], before['path'])
+            if params['state'] == 'present':
+                after = self._present(conn, pool, before, path, ours)
+            else:
+                after = self._absent(pool, before, ours)
+        result = dict(changed=bool(self.actions), name=params['name'], actions=self.actions, pool=after,
+                      made_by_collection=ours if after is not None else None)
         if result['changed']:
             result['diff'] = dict(before=render(before), after=render(after))
         return result
 
-    def _present(self, conn, pool, before, path):
+    def _claim(self, before, todo):
+        """Let ``todo`` (the actions a pool the collection did not make would need) go ahead only with adopt."""
+        if not todo:
+            return
+        if not self.params['adopt']:
+            raise OptionError(
+                'adopt', "pool '%s' (%s) exists but this collection did not define it, and this task would %s it. It "
+                "was left as it is. Do that yourself, use another pool name, or set adopt: true to let this task "
+                "manage it." % (self.params['name'], before['path'], ' and '.join(todo)))
+        self.actions.append('adopt')
+
+    def _present(self, conn, pool, before, path, ours):
         params = self.params
         if before is not None and (before['type'] != 'dir' or _normalized(before['path']) != path):
             raise OptionError(
                 'path', "pool '%s' already exists as a %s pool at %s. Use that path, or another pool name; "
                 "this module never moves or redefines an existing pool." % (params['name'], before['type'], before['path']))
         after = dict(type='dir', path=path, active=True, autostart=params['autostart'])
+        start = before is None or not before['active']
+        autostart = before is None or before['autostart'] != params['autostart']
+        if not ours:
+            self._claim(before, ['start'] * start + ['change the autostart of'] * autostart)
         check = self.module.check_mode
         if pool is None:
             # Known on this host; behind a remote URI, libvirt's build without <permissions> leaves an existing
@@ -139,19 +185,21 @@ class PoolManager:
                 pool = conn.conn.storagePoolDefineXML(pool_xml(params['name'], path, '0711' if missing else None), 0)
                 if missing is not False:
                     pool.build(0)
-        if before is None or not before['active']:
+        if start:
             self.actions.append('start')
             if not check:
                 pool.create(0)
-        if before is None or before['autostart'] != params['autostart']:
+        if autostart:
             self.actions.append('autostart' if params['autostart'] else 'no autostart')
             if not check:
                 pool.setAutostart(int(params['autostart']))
         return after
 
-    def _absent(self, pool, before):
+    def _absent(self, pool, before, ours):
         if before is None:
             return None
+        if not ours:
+            self._claim(before, ['stop'] * before['active'] + ['undefine'])
         if before['active']:
             self.actions.append('stop')
             if not self.module.check_mode:

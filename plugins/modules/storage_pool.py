@@ -19,6 +19,9 @@ description:
   - An existing pool is never moved or redefined. A pool of the same name at another path, or of another type, is an
     error that names both paths.
   - O(state=absent) stops and undefines the pool only; its directory and the volumes in it are kept.
+  - It changes only pools it defined (see O(adopt)). Another pool of that name and path is used as it is when it is
+    already active with the requested O(autostart); otherwise the task fails, naming it and O(adopt), and changes
+    nothing.
 author:
   - nestedkvm.stack developers (@nestedkvm)
 extends_documentation_fragment:
@@ -49,6 +52,17 @@ options:
     description: Start the pool with libvirtd.
     type: bool
     default: true
+  adopt:
+    description:
+      - Let this task start, change the autostart of, stop or undefine a pool that the collection did not define
+        (made by hand, by another tool, or a copy of one of the collection's pools under another name).
+      - libvirt keeps no metadata for pools, so a pool is the collection's when its UUID is the one this module
+        derives from the pool's name and path and gives every pool it defines. Without O(adopt), any other pool is
+        never changed, in any O(state); the task fails before touching anything, naming the pool and this option.
+      - Adopting does not change the pool's UUID, so a later task needs O(adopt) again to change it. Pools defined
+        by version 0.1.0 have a UUID of libvirt's and count as not the collection's.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -72,6 +86,12 @@ EXAMPLES = r'''
   nestedkvm.stack.storage_pool:
     name: nestedkvm
     state: absent
+
+- name: Start libvirt's default pool, which the collection did not define
+  nestedkvm.stack.storage_pool:
+    name: default
+    path: /var/lib/libvirt/images
+    adopt: true
 '''
 
 RETURN = r'''
@@ -81,11 +101,20 @@ name:
   type: str
   sample: nestedkvm
 actions:
-  description: What the run did, or in check mode would do, in order.
+  description:
+    - What the run did, or in check mode would do, in order; C(adopt) first when it changes a pool the collection did
+      not define (O(adopt)).
   returned: always
   type: list
   elements: str
   sample: [define, build, start, autostart]
+made_by_collection:
+  description:
+    - Whether the pool is one the collection defined (its UUID is the one derived from its name and path); V(null)
+      when there is no pool after the run.
+  returned: always
+  type: bool
+  sample: true
 pool:
   description: The pool after the run; V(null) when it is absent (in check mode, as it would be).
   returned: always

@@ -56,12 +56,69 @@ def test_a_pool_of_that_name_elsewhere_is_an_error_and_is_left_alone(run_module,
 
 
 def test_absent_undefines_the_pool_and_keeps_its_volumes(run_module, hypervisor):
-    # The driver's own pool, with a volume in it: absent forgets the pool, never deletes the volume.
-    hypervisor.add_volume('keep.qcow2')
-    result = run_module(storage_pool, dict(name=hypervisor.pool, uri=TEST_URI, state='absent'))
+    run_module(storage_pool, args())
+    volume = hypervisor.conn.storagePoolLookupByName('lab').createXML(
+        '<volume><name>keep.qcow2</name><capacity>1048576</capacity></volume>', 0)
+    assert volume.name() == 'keep.qcow2'
+    result = run_module(storage_pool, dict(name='lab', uri=TEST_URI, state='absent'))
     assert result['changed'] and result['actions'] == ['stop', 'undefine']
+    assert 'lab' not in pool_names(hypervisor)
+    assert not run_module(storage_pool, dict(name='lab', uri=TEST_URI, state='absent'))['changed']
+
+
+def test_a_pool_the_collection_did_not_define_is_never_changed_without_adopt(run_module, hypervisor):
+    """The driver's own pool, with a volume: used as it is, never started, stopped, changed or undefined."""
+    hypervisor.add_volume('keep.qcow2')
+    pool = hypervisor.conn.storagePoolLookupByName(hypervisor.pool)
+    path, autostart = describe_path(pool), bool(pool.autostart())
+    used = run_module(storage_pool, dict(name=hypervisor.pool, path=path, autostart=autostart, uri=TEST_URI))
+    assert not used['changed'] and used['made_by_collection'] is False, used
+    for prepare, task, todo in ((None, dict(path=path, autostart=not autostart), 'change the autostart of'),
+                                (pool.destroy, dict(path=path, autostart=autostart), 'start'),
+                                (None, dict(state='absent'), 'undefine')):
+        if prepare:
+            prepare()
+        before = hypervisor.conn.storagePoolLookupByName(hypervisor.pool).XMLDesc(0), pool.isActive(), pool.autostart()
+        for check in (True, False):
+            result = run_module(storage_pool, dict(name=hypervisor.pool, uri=TEST_URI, **task), check=check)
+            assert result.get('failed') and result['option'] == 'adopt', result
+            assert "'%s'" % hypervisor.pool in result['msg'] and 'would %s it' % todo in result['msg'], result
+        assert (pool.XMLDesc(0), pool.isActive(), pool.autostart()) == before
+    pool.create(0)
+    assert hypervisor.volumes() == ['keep.qcow2']
+
+
+def test_adopt_lets_a_task_change_that_pool_and_says_so(run_module, hypervisor):
+    pool = hypervisor.conn.storagePoolLookupByName(hypervisor.pool)
+    pool.setAutostart(0)
+    path = describe_path(pool)
+    adopted = run_module(storage_pool, dict(name=hypervisor.pool, path=path, uri=TEST_URI, adopt=True))
+    assert adopted['actions'] == ['adopt', 'autostart'] and adopted['made_by_collection'] is False, adopted
+    assert pool.autostart()
+    removed = run_module(storage_pool, dict(name=hypervisor.pool, uri=TEST_URI, state='absent', adopt=True))
+    assert removed['actions'] == ['adopt', 'stop', 'undefine']
     assert hypervisor.pool not in pool_names(hypervisor)
-    assert not run_module(storage_pool, dict(name=hypervisor.pool, uri=TEST_URI, state='absent'))['changed']
+
+
+def test_a_copy_of_a_collection_pool_under_another_name_is_not_the_collections(run_module, hypervisor):
+    """libvirt refuses a second pool at the same path or with the same UUID, so a copy of one of the collection's
+    pools under another name is made with the original gone: pool-dumpxml, pool-undefine, then pool-define the
+    renamed XML. It keeps the UUID, which is not the one for its name."""
+    made = run_module(storage_pool, args())
+    assert made['made_by_collection'] is True
+    original = hypervisor.conn.storagePoolLookupByName('lab')
+    xml = original.XMLDesc(0)
+    original.destroy()
+    original.undefine()
+    hypervisor.conn.storagePoolDefineXML(xml.replace('<name>lab</name>', '<name>copy</name>'), 0).create(0)
+    result = run_module(storage_pool, dict(name='copy', uri=TEST_URI, state='absent'))
+    assert result.get('failed') and result['option'] == 'adopt', result
+    assert 'copy' in pool_names(hypervisor)
+
+
+def describe_path(pool):
+    from lxml import etree
+    return etree.fromstring(pool.XMLDesc(0).encode()).findtext('target/path')
 
 
 def test_bad_input_fails_before_touching_libvirt(run_module, hypervisor):
