@@ -70,6 +70,17 @@ def vcpus():
     return '\nvCPUs (info registers -a): ' + ' | '.join(lines)
 
 
+# What an L2 that did not answer was doing, seen from its L1: libvirt's state, how much CPU its QEMU took, its vCPU
+# twice, 2 s apart (RIP unchanged with an empty console: a guest that does not run on; CPL=0 HLT=0: a kernel spinning),
+# and its console. The L1 has no entry for its own host name, so sudo's warning about it is dropped.
+L2_EVIDENCE = ('{{ sudo virsh domstate {name} --reason; '
+               'ps -o pid=,pcpu=,cputime=,stat= -C qemu-system-x86_64 | sed "s/^/QEMU: /"; '
+               'for look in 1 2; do sudo virsh qemu-monitor-command {name} --hmp "info registers" '
+               '| grep -E "^RIP=|CPL=" | tr "\\n" " "; echo; sleep 2; done; '
+               'echo "console:"; sudo tail -n 15 /var/log/libvirt/qemu/{name}-serial.log; }} 2>&1 '
+               '| grep -v "unable to resolve host"').format(name=L2)
+
+
 def banner(port):
     """Shell for the L1: prints the first bytes of what answers on its 127.0.0.1:<port>."""
     return "timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && head -c 4 <&3' 2>/dev/null" % port
@@ -98,8 +109,10 @@ class Soak:
         return None, status
 
     def record(self, level, outcome, seconds, evidence=''):
-        self.boots.append(dict(level=level, outcome=outcome, seconds=round(seconds, 1), evidence=evidence))
-        print('%s boot %d: %s after %.0f s%s' % (level, len(self.boots), outcome, seconds,
+        # The L0's load when the boot ended: boot times here are only comparable at a similar load.
+        load = round(os.getloadavg()[1], 1)
+        self.boots.append(dict(level=level, outcome=outcome, seconds=round(seconds, 1), load=load, evidence=evidence))
+        print('%s boot %d: %s after %.0f s (load %.1f)%s' % (level, len(self.boots), outcome, seconds, load,
                                                  ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''),
               flush=True)
 
@@ -122,8 +135,7 @@ class Soak:
             time.sleep(3)
         if level == 'L1':
             return 'l1_hang', time.monotonic() - started, _domain_health.describe(self.l1_status(), 'the L0')
-        _code, seen = l1_ssh('sudo virsh domstate %s --reason; sudo tail -n 15 /var/log/libvirt/qemu/%s-serial.log'
-                             % (L2, L2), timeout=30)
+        _code, seen = l1_ssh(L2_EVIDENCE, timeout=60)
         return 'l2_hang', time.monotonic() - started, 'the L2 inside the L1: ' + seen.strip()
 
     def boot_l1(self):
