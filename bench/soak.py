@@ -13,7 +13,8 @@ the L2's state seen from the L1). After an L1 failure the L1 is restarted and th
 
 Runs on the lab's L0 (this machine) as root, against the lab of inventories/local, which it builds first with
 site.yml (plus the variant's settings). It is not part of `make test`. Results go into bench/results.json under
-"soak" (one entry per variant), beside `make bench`'s figures.
+"soak" (one entry per variant), beside `make bench`'s figures, after every boot: a soak cut short keeps what it saw,
+with "finished": false.
 
   python bench/soak.py --boots 30 --l1-boots 3 [--variant NAME --extra-vars k=v ... --l1-kvm-amd 'vgif=0 avic=0']
 """
@@ -87,8 +88,9 @@ def banner(port):
 
 
 class Soak:
-    def __init__(self, variant):
+    def __init__(self, variant, save=None):
         self.variant = variant
+        self.save = save or (lambda soak: None)  # called after every boot, so a soak cut short keeps what it saw
         self.boots = []  # {'level', 'outcome', 'seconds', 'evidence'}
         self.l0 = libvirt.open(L0_URI)
 
@@ -115,6 +117,7 @@ class Soak:
         print('%s boot %d: %s after %.0f s (load %.1f)%s' % (level, len(self.boots), outcome, seconds, load,
                                                  ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''),
               flush=True)
+        self.save(self)
 
     def wait(self, level, port_check, bound):
         """Wait for a boot; returns (outcome, seconds, evidence)."""
@@ -208,8 +211,25 @@ def main():
 
     if not options.no_lab:
         lab(options.extra_vars)
-    soak = Soak(options.variant)
     started = time.monotonic()
+
+    def save(soak, finished=False):
+        result = soak.summary()
+        result.update(seconds=round(time.monotonic() - started), kvm_amd=options.l1_kvm_amd,
+                      extra_vars=options.extra_vars, date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+                      finished=finished, asked=dict(boots=options.boots, l1_boots=options.l1_boots))
+        try:
+            with open(options.results) as handle:
+                results = json.load(handle)
+        except (OSError, ValueError):
+            results = {}
+        results.setdefault('soak', {})[options.variant] = result
+        with open(options.results, 'w') as handle:
+            json.dump(results, handle, indent=2, sort_keys=True)
+            handle.write('\n')
+        return result
+
+    soak = Soak(options.variant, save)
     # A fresh L1 first: a definition site.yml just changed (console logs, vCPUs) applies from its next start.
     if not soak.boot_l1():
         sys.exit('soak: the L1 does not boot')
@@ -223,20 +243,9 @@ def main():
             soak.boot_l2()
     if options.l1_kvm_amd:
         set_kvm_amd('')
-    result = soak.summary()
-    result.update(seconds=round(time.monotonic() - started), kvm_amd=options.l1_kvm_amd,
-                  extra_vars=options.extra_vars, date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    result = save(soak, finished=True)
     for level in ('L1', 'L2'):
         print('soak %s %s: %s' % (options.variant, level, json.dumps(result[level], sort_keys=True)), flush=True)
-    try:
-        with open(options.results) as handle:
-            results = json.load(handle)
-    except (OSError, ValueError):
-        results = {}
-    results.setdefault('soak', {})[options.variant] = result
-    with open(options.results, 'w') as handle:
-        json.dump(results, handle, indent=2, sort_keys=True)
-        handle.write('\n')
 
 
 if __name__ == '__main__':
