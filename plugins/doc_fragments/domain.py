@@ -91,8 +91,8 @@ options:
     choices: [bios, efi]
   disks:
     description:
-      - Disks, in boot order. Each becomes a volume C(<name>-<disk name>.<format>) in O(disks[].pool), created
-        by the module when missing. Existing volumes are used as they are and never shrunk.
+      - Disks, in boot order. Each becomes a volume C(<name>@<disk name>.qcow2) (C(.img) for raw, C(.vmdk) for vmdk)
+        in O(disks[].pool), created by the module when missing. Existing volumes are used as they are and never shrunk.
     type: list
     elements: dict
     default: []

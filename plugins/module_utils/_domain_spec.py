@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import re
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
@@ -21,89 +22,136 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._virt_type import 
 
 STATES = ['present', 'running', 'shutdown', 'destroyed', 'absent']
 
-DISK_OPTIONS = dict(
+# Guest profiles. 'hypervisor' is l1_domain's only one; the others are l2_domain's choices (GUEST_PROFILES).
+# Minimums are refused below them.
+PROFILES = {
+    'hypervisor': dict(vcpus=2, memory=2 * 1024 ** 3, disk_bus='virtio', nic_model='virtio'),
+    'linux': dict(vcpus=1, memory=1024 ** 3, disk_bus='virtio', nic_model='virtio'),
+    'ubuntu22.04': dict(vcpus=2, memory=2 * 1024 ** 3, disk_bus='virtio', nic_model='virtio',
+                        osinfo='http://ubuntu.com/ubuntu/22.04'),
+    'windows11': dict(vcpus=2, memory=4 * 1024 ** 3, disk_bus='sata', nic_model='e1000e',
+                      osinfo='http://microsoft.com/win/11',
+                      minimum_vcpus=2, minimum_memory=4 * 1024 ** 3, minimum_disk=64 * 1024 ** 3),
+}
+L1_PROFILE = 'hypervisor'
+GUEST_PROFILES = sorted(name for name in PROFILES if name != L1_PROFILE)
+
+# The domain options, declared once. Each entry is what AnsibleModule's argument_spec takes, and may add
+# ``required_if``: [(option, value, example)], the option is needed when that other option has that value. It
+# is checked by DomainSpec (check_required_if), not by AnsibleModule, so that the error names the option and
+# gives an example like every other refusal. The modules' documentation is tested against this table
+# (tests/unit/plugins/module_utils/test__domain_spec.py): the prose is in plugins/doc_fragments/domain.py and in
+# each module, the facts (types, choices, defaults, required, suboptions) must agree with these.
+OPTIONS = dict(
     name=dict(type='str', required=True),
-    size=dict(type='str'),
-    format=dict(type='str', choices=['qcow2', 'raw', 'vmdk'], default='qcow2'),
-    pool=dict(type='str', default='default'),
-    backing_image=dict(type='str'),
-    bus=dict(type='str', choices=['virtio', 'sata', 'scsi']),
-)
-
-FORWARD_OPTIONS = dict(
-    host_port=dict(type='int', required=True),
-    guest_port=dict(type='int', required=True),
-    protocol=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
-)
-
-NETWORK_OPTIONS = dict(
-    type=dict(type='str', choices=['network', 'bridge', 'user'], default='network'),
-    source=dict(type='str'),
-    model=dict(type='str', choices=['virtio', 'e1000e', 'rtl8139']),
-    mac=dict(type='str'),
-    forwards=dict(type='list', elements='dict', default=[], options=FORWARD_OPTIONS),
-    restrict=dict(type='bool', default=False),
-)
-
-CLOUD_INIT_OPTIONS = dict(
-    hostname=dict(type='str'),
-    ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
-    ssh_host_keys=dict(type='list', elements='str', no_log=True),
-    # Both can carry secrets (password hashes, keys, files written into the guest, Wi-Fi passwords): never logged.
-    user_data=dict(type='raw', no_log=True),
-    network_config=dict(type='dict', no_log=True),
-)
-
-KERNEL_BOOT_OPTIONS = dict(
-    kernel=dict(type='str', required=True),
-    initrd=dict(type='str'),
-    cmdline=dict(type='str'),
-)
-
-
-ACCESS_OPTIONS = dict(
-    user=dict(type='str'),
-    host_key_alias=dict(type='str', no_log=False),
-    address=dict(type='str'),
-    port=dict(type='int', default=22),
-)
-
-
-TOPOLOGY_OPTIONS = dict(
-    sockets=dict(type='int', default=1),
-    cores=dict(type='int'),
-    threads=dict(type='int', default=1),
-)
-
-
-def domain_argument_spec():
-    """Options every domain module takes; each module adds its few own ones."""
-    return dict(
+    uri=dict(type='str', default='qemu:///system'),
+    state=dict(type='str', choices=STATES, default='running'),
+    vcpus=dict(type='int'),
+    memory=dict(type='str'),
+    cpu_mode=dict(type='str', choices=['host-passthrough', 'host-model', 'custom', 'maximum']),
+    cpu_model=dict(type='str', required_if=[('cpu_mode', 'custom', 'e.g. EPYC or Skylake-Server')]),
+    cpu_topology=dict(type='dict', options=dict(
+        sockets=dict(type='int', default=1),
+        cores=dict(type='int'),
+        threads=dict(type='int', default=1),
+    )),
+    virt_type=dict(type='str', choices=['auto', 'kvm', 'qemu'], default='auto'),
+    machine=dict(type='str', choices=['q35', 'pc'], default='q35'),
+    firmware=dict(type='str', choices=['bios', 'efi']),
+    disks=dict(type='list', elements='dict', default=[], options=dict(
         name=dict(type='str', required=True),
-        uri=dict(type='str', default='qemu:///system'),
-        state=dict(type='str', choices=STATES, default='running'),
-        vcpus=dict(type='int'),
-        memory=dict(type='str'),
-        cpu_mode=dict(type='str', choices=['host-passthrough', 'host-model', 'custom', 'maximum']),
-        cpu_model=dict(type='str'),
-        cpu_topology=dict(type='dict', options=TOPOLOGY_OPTIONS),
-        virt_type=dict(type='str', choices=['auto', 'kvm', 'qemu'], default='auto'),
-        machine=dict(type='str', choices=['q35', 'pc'], default='q35'),
-        firmware=dict(type='str', choices=['bios', 'efi']),
-        disks=dict(type='list', elements='dict', default=[], options=DISK_OPTIONS),
-        cloud_init=dict(type='dict', options=CLOUD_INIT_OPTIONS),
-        networks=dict(type='list', elements='dict', default=[], options=NETWORK_OPTIONS),
-        graphics=dict(type='str', choices=['none', 'vnc', 'spice']),
-        graphics_password=dict(type='str', no_log=True),
-        console_log=dict(type='bool', default=True),
-        kernel_boot=dict(type='dict', options=KERNEL_BOOT_OPTIONS),
-        autostart=dict(type='bool'),
-        timeout=dict(type='int', default=120),
-        restart_on_change=dict(type='bool', default=False),
-        remove_storage=dict(type='bool', default=False),
-        adopt=dict(type='bool', default=False),
-        access=dict(type='dict', options=ACCESS_OPTIONS),
-    )
+        size=dict(type='str'),
+        format=dict(type='str', choices=['qcow2', 'raw', 'vmdk'], default='qcow2'),
+        pool=dict(type='str', default='default'),
+        backing_image=dict(type='str'),
+        bus=dict(type='str', choices=['virtio', 'sata', 'scsi']),
+    )),
+    cloud_init=dict(type='dict', options=dict(
+        hostname=dict(type='str'),
+        ssh_authorized_keys=dict(type='list', elements='str', no_log=False),
+        ssh_host_keys=dict(type='list', elements='str', no_log=True),
+        # Both can carry secrets (password hashes, keys, files written into the guest, Wi-Fi passwords).
+        user_data=dict(type='raw', no_log=True),
+        network_config=dict(type='dict', no_log=True),
+    )),
+    networks=dict(type='list', elements='dict', default=[], options=dict(
+        type=dict(type='str', choices=['network', 'bridge', 'user'], default='network'),
+        source=dict(type='str'),
+        model=dict(type='str', choices=['virtio', 'e1000e', 'rtl8139']),
+        mac=dict(type='str'),
+        forwards=dict(type='list', elements='dict', default=[], options=dict(
+            host_port=dict(type='int', required=True),
+            guest_port=dict(type='int', required=True),
+            protocol=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
+        )),
+        restrict=dict(type='bool', default=False),
+    )),
+    graphics=dict(type='str', choices=['none', 'vnc', 'spice']),
+    graphics_password=dict(type='str', no_log=True),
+    console_log=dict(type='bool', default=True),
+    kernel_boot=dict(type='dict', options=dict(
+        kernel=dict(type='str', required=True),
+        initrd=dict(type='str'),
+        cmdline=dict(type='str'),
+    )),
+    autostart=dict(type='bool'),
+    timeout=dict(type='int', default=120),
+    restart_on_change=dict(type='bool', default=False),
+    remove_storage=dict(type='bool', default=False),
+    adopt=dict(type='bool', default=False),
+    access=dict(type='dict', options=dict(
+        user=dict(type='str'),
+        host_key_alias=dict(type='str', no_log=False),
+        address=dict(type='str'),
+        port=dict(type='int', default=22),
+    )),
+)
+
+# What only one module has, by level: l1_domain (1) and l2_domain (2).
+LEVEL_OPTIONS = {
+    1: dict(
+        nested=dict(type='bool', default=True),
+    ),
+    2: dict(
+        profile=dict(type='str', choices=GUEST_PROFILES, default='linux'),
+        install_iso=dict(type='str'),
+        virtio_iso=dict(type='str'),
+        nested=dict(type='bool', default=False),
+        kernel_irqchip=dict(type='bool', default=True),
+    ),
+}
+
+# Keys of OPTIONS that AnsibleModule does not know.
+_TABLE_ONLY = ('required_if',)
+
+
+def _argument_spec(options):
+    spec = {}
+    for name, option in options.items():
+        entry = {key: value for key, value in option.items() if key not in _TABLE_ONLY}
+        if 'options' in entry:
+            entry['options'] = _argument_spec(entry['options'])
+        spec[name] = entry
+    return spec
+
+
+def domain_argument_spec(level=1):
+    """The argument_spec of the domain module of ``level`` (1: l1_domain, 2: l2_domain)."""
+    # A copy: AnsibleModule and callers may change what they are given, the table stays as declared.
+    return copy.deepcopy(_argument_spec(dict(OPTIONS, **LEVEL_OPTIONS[level])))
+
+
+def module_profile(params):
+    """The profile a module's params ask for: l2_domain's profile option, l1_domain's one profile."""
+    return params.get('profile') or L1_PROFILE
+
+
+def check_required_if(params):
+    """The ``required_if`` rules of OPTIONS, or an OptionError naming the option that is missing."""
+    for name, option in OPTIONS.items():
+        for other, value, example in option.get('required_if', ()):
+            if params.get(other) == value and not params.get(name):
+                raise OptionError(name, '%s %s needs %s, %s' % (other, value, name, example))
 
 
 # What an access record may hold: each value ends up in SSH's command line (a user, a HostKeyAlias, a host), so
@@ -144,17 +192,6 @@ _CPU_MODEL = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 _VOLUME_SUFFIX = {'qcow2': 'qcow2', 'raw': 'img', 'vmdk': 'vmdk'}
 _HYPERV_ENLIGHTENMENTS = ('relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer',
                           'reset', 'frequencies', 'tlbflush', 'ipi')
-
-# Guest profiles of l2_domain (l1_domain always uses 'hypervisor'). Minimums are refused below them.
-PROFILES = {
-    'hypervisor': dict(vcpus=2, memory=2 * 1024 ** 3, disk_bus='virtio', nic_model='virtio'),
-    'linux': dict(vcpus=1, memory=1024 ** 3, disk_bus='virtio', nic_model='virtio'),
-    'ubuntu22.04': dict(vcpus=2, memory=2 * 1024 ** 3, disk_bus='virtio', nic_model='virtio',
-                        osinfo='http://ubuntu.com/ubuntu/22.04'),
-    'windows11': dict(vcpus=2, memory=4 * 1024 ** 3, disk_bus='sata', nic_model='e1000e',
-                      osinfo='http://microsoft.com/win/11',
-                      minimum_vcpus=2, minimum_memory=4 * 1024 ** 3, minimum_disk=64 * 1024 ** 3),
-}
 
 
 class DiskSpec:
@@ -215,7 +252,7 @@ class DomainSpec:
     access = None  # how Ansible reaches the guest over SSH (validate_access), recorded for the topology inventory plugin
 
     @classmethod
-    def from_params(cls, params, host, level=1, profile='hypervisor', warn=None):
+    def from_params(cls, params, host, level=1, profile=L1_PROFILE, warn=None):
         """Validate module params against ``host`` (a _capabilities.HostCapabilities) and return a DomainSpec.
 
         ``warn`` receives warnings (e.g. falling back to emulation).
@@ -227,6 +264,7 @@ class DomainSpec:
         defaults = PROFILES[profile]
 
         spec.name = validate_name(params['name'])
+        check_required_if(params)
         spec.machine = params['machine']
         spec.osinfo = defaults.get('osinfo')
 
@@ -338,8 +376,6 @@ class DomainSpec:
                                           'use cpu_mode maximum (the default for emulation) or custom')
         model = params['cpu_model']
         if mode == 'custom':
-            if not model:
-                raise OptionError('cpu_model', 'cpu_mode custom needs cpu_model, e.g. EPYC or Skylake-Server')
             if not _CPU_MODEL.fullmatch(model):
                 raise OptionError('cpu_model', "'%s' is not a CPU model name" % model)
         elif model:

@@ -10,21 +10,15 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain import DomainManager
-from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import domain_argument_spec
+from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import domain_argument_spec, module_profile
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
 
 
-def run_domain_module(level, extra_options, profile_option=None):
-    argument_spec = domain_argument_spec()
-    argument_spec.update(extra_options)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=[('cpu_mode', 'custom', ('cpu_model',))],
-    )
-    profile = module.params[profile_option] if profile_option else 'hypervisor'
+def run_domain_module(level):
+    """main() of l1_domain (``level`` 1) and l2_domain (2); their options are _domain_spec's."""
+    module = AnsibleModule(argument_spec=domain_argument_spec(level), supports_check_mode=True)
     with reported_to(module):
-        result = DomainManager(module, level=level, profile=profile).run()
+        result = DomainManager(module, level=level, profile=module_profile(module.params)).run()
     if not module._diff:
         result.pop('diff', None)
     module.exit_json(**result)

@@ -257,7 +257,7 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run
 
 
 def main():
-    run_domain_module(level=1, extra_options=dict(nested=dict(type='bool', default=True)))
+    run_domain_module(level=1)
 
 
 if __name__ == '__main__':

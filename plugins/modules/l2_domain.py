@@ -283,13 +283,7 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run
 
 
 def main():
-    run_domain_module(level=2, profile_option='profile', extra_options=dict(
-        profile=dict(type='str', choices=['linux', 'ubuntu22.04', 'windows11'], default='linux'),
-        install_iso=dict(type='str'),
-        virtio_iso=dict(type='str'),
-        nested=dict(type='bool', default=False),
-        kernel_irqchip=dict(type='bool', default=True),
-    ))
+    run_domain_module(level=2)
 
 
 if __name__ == '__main__':

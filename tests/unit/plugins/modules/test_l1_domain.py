@@ -165,6 +165,7 @@ def test_autostart(run_module, hypervisor):
      'disks[0].backing_image'),
     (dict(virt_type='kvm'), 'nested'),  # the test "host" has no vmx/svm
     (dict(cpu_mode='host-passthrough'), 'cpu_mode'),
+    (dict(cpu_mode='custom'), 'cpu_model'),
     (dict(uri='qemu+tls://127.0.0.1:1/system'), 'uri'),  # nothing listens on port 1
 ])
 def test_bad_input_fails_and_leaves_nothing_behind(run_module, hypervisor, overrides, option):
