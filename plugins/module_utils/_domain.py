@@ -166,14 +166,8 @@ class DomainManager:
             if not self.storage.iso_exists(path):
                 raise OptionError(option, "ISO image '%s' was not found on the host behind %s: check the path"
                                   % (path, self.params['uri']))
-        seed_data, seed_plan = None, None
-        if spec.seed:
-            # Imported only here: each module run compiles the module_utils it imports (AnsiballZ
-            # imports them from a zip, with no cached bytecode), and only a domain with a seed needs it.
-            from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import seed_iso
-
-            seed_data = seed_iso(spec.name, spec.seed)
-            seed_plan = self.storage.plan_seed(spec, len(seed_data), owned)
+        seed_data = spec.seed_image
+        seed_plan = self.storage.plan_seed(spec, len(seed_data), owned) if seed_data is not None else None
         to_create = [p for p in plans if p.volume is None]
         for plan in plans:
             if plan.volume is not None and not plan.owned:

@@ -241,6 +241,7 @@ class DomainSpec:
     disks = ()
     cdroms = ()  # paths of ISO images (install media, driver disks)
     seed = None  # cloud_init option dict, or None
+    seed_image = None  # the NoCloud seed ISO (bytes) made from it, or None
     interfaces = ()
     user_network_backend = None  # 'passt' or 'qemu-commandline' when there are user-mode interfaces
     graphics = 'none'
@@ -291,7 +292,7 @@ class DomainSpec:
         spec._resolve_graphics(params)
         if params['console_log']:
             spec.console_log = CONSOLE_LOG % spec.name
-        spec.seed = {k: v for k, v in (params.get('cloud_init') or {}).items() if v is not None} or None
+        spec._resolve_seed(params.get('cloud_init'))
         spec.cdroms = tuple((option, params[option]) for option in ('install_iso', 'virtio_iso') if params.get(option))
         for option, path in spec.cdroms:
             if not path.startswith('/'):
@@ -533,6 +534,16 @@ class DomainSpec:
             raise OptionError('access.address', 'no user-network forward leads to guest port %d (access.port), so the '
                                                 'guest can only be reached at an address: give access.address, or add '
                                                 'a forward to networks' % self.access['port'])
+
+    def _resolve_seed(self, cloud_init):
+        self.seed = {k: v for k, v in (cloud_init or {}).items() if v is not None} or None
+        if self.seed:
+            # Imported only here: each module run compiles the module_utils it imports (AnsiballZ
+            # imports them from a zip, with no cached bytecode), and only a domain with a seed needs it.
+            from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import seed_iso
+
+            # Made here, with the other options checked, because making it is what checks cloud_init.
+            self.seed_image = seed_iso(self.name, self.seed)
 
     def _resolve_graphics(self, params):
         # Windows Setup has no serial console: the windows11 profile has a graphical one unless told otherwise.

@@ -148,3 +148,25 @@ def test_the_table_is_not_changed_by_deriving_from_it(option):
     domain_argument_spec(1)['disks']['options'].pop('size')
     domain_argument_spec(2)['profile']['choices'].append('x')
     assert getattr(_domain_spec, option) == table
+
+
+def test_cloud_init_becomes_the_seed_image_with_the_other_options():
+    spec = spec_of(cloud_init=dict(hostname='dom1', ssh_authorized_keys=['ssh-ed25519 AAAAC3Nza test']))
+    assert spec.seed == dict(hostname='dom1', ssh_authorized_keys=['ssh-ed25519 AAAAC3Nza test'])
+    assert spec.seed_image[32769:32774] == b'CD001'  # an ISO 9660 image: the primary volume descriptor
+    assert spec_of(cloud_init=dict(hostname=None)).seed_image is None  # nothing given: no seed
+
+
+@pytest.mark.parametrize('cloud_init, option', [
+    (dict(hostname='not_a_hostname'), 'cloud_init.hostname'),
+    (dict(ssh_authorized_keys=['-----BEGIN OPENSSH PRIVATE KEY-----']), 'cloud_init.ssh_authorized_keys'),
+    (dict(user_data=dict(password='hunter2')), 'cloud_init.user_data'),
+    (dict(ssh_host_keys=['not a key']), 'cloud_init.ssh_host_keys'),
+])
+def test_bad_cloud_init_is_refused_by_the_spec(cloud_init, option):
+    # from_params is given a HostCapabilities and nothing else of libvirt's: refused here is refused before any
+    # libvirt look-up (no domain, pool or volume is asked for).
+    with pytest.raises(OptionError) as refused:
+        spec_of(cloud_init=cloud_init)
+    assert refused.value.details['option'] == option
+    assert 'hunter2' not in str(refused.value)

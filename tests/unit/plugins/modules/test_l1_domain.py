@@ -166,6 +166,9 @@ def test_autostart(run_module, hypervisor):
     (dict(virt_type='kvm'), 'nested'),  # the test "host" has no vmx/svm
     (dict(cpu_mode='host-passthrough'), 'cpu_mode'),
     (dict(cpu_mode='custom'), 'cpu_model'),
+    # cloud_init is checked with the other options, before the pool is looked up (it does not exist)
+    (dict(cloud_init=dict(hostname='bad_name'), disks=[dict(name='root', pool='no-such-pool', size='1G')]),
+     'cloud_init.hostname'),
     (dict(uri='qemu+tls://127.0.0.1:1/system'), 'uri'),  # nothing listens on port 1
 ])
 def test_bad_input_fails_and_leaves_nothing_behind(run_module, hypervisor, overrides, option):
