@@ -6,10 +6,12 @@ domain to the requested state (present/running/shutdown/destroyed/absent) with b
 
 Order of work, so that bad input or a failure part-way changes nothing or is rolled back, and a
 run killed at any point leaves what the next run completes:
-validate options -> plan volumes (reads only) -> compare -> define (validated by libvirt, and
-recording the volumes about to be created as the domain's own) -> create volumes -> upload the
-seed -> define again with the seed's digest -> state change. On an error, the volumes created and
-the definition are undone. Runs that change a domain hold its lock (Connection.lock).
+validate options (DomainSpec, cloud_init included) -> plan (reads only: volumes, the definition
+compared with libvirt's, the state change; a DomainPlan, which is all check mode and the result
+report) -> carry the plan out: define (validated by libvirt, and recording the volumes about to be
+created as the domain's own) -> create volumes -> upload the seed -> define again with the seed's
+digest -> state change. On an error while defining, the volumes created and the definition are
+undone. Runs that change a domain hold its lock (Connection.lock).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,6 +71,48 @@ def describe(root):
     return description
 
 
+class Step:
+    """One thing a run does: its name in ``actions``, and how it is done: ``do(plan)``, never called in check mode.
+    The plan is passed rather than held, so that no step refers back to it: a cycle would keep the virDomain, and
+    with it the libvirt connection, open until Python's garbage collector ran."""
+
+    def __init__(self, action, do):
+        self.action = action
+        self.do = do
+
+
+class DomainPlan:
+    """What a run changes, worked out from reads only: the definition's difference, the volumes to create, the
+    state change. ``changed``, ``diff``, ``actions`` and what check mode reports all come from it, so check mode
+    and a real run cannot disagree; a real run then carries the steps out, in order."""
+
+    def __init__(self, domain, before):
+        self.domain = domain  # the virDomain; for a new domain None until the define step has made it
+        self.before = before  # description of the current definition, None without a domain
+        self.after = before  # description of the definition the run leaves
+        self.changed_facts = []
+        self.diff = None
+        self.to_create = []  # VolumePlans of the volumes the define step creates
+        self.steps = []
+        self.state = None  # the power state the run leaves, as far as it can be known beforehand
+        self.reboot_required = False
+
+    def add(self, action, do=None):
+        self.steps.append(Step(action, do or (lambda plan: None)))
+
+    @property
+    def actions(self):
+        return [step.action for step in self.steps]
+
+    @property
+    def changed(self):
+        return bool(self.steps)
+
+    def carry_out(self):
+        for step in self.steps:
+            step.do(self)
+
+
 class DomainManager:
     """Runs one domain module: ``run()`` returns the result dict (``changed``, ``diff``, ...)."""
 
@@ -78,8 +122,6 @@ class DomainManager:
         self.check_mode = module.check_mode
         self.level = level
         self.profile = profile
-        self.actions = []
-        self.reboot_required = False
 
     def run(self):
         with Connection(self.params['uri']) as connection:
@@ -96,29 +138,30 @@ class DomainManager:
     def _absent(self):
         name = validate_name(self.params['name'])
         domain = self.connection.domain(name)
-        result = dict(changed=False, name=name, state='absent', removed_volumes=[], kept_volumes=[])
+        result = dict(changed=False, name=name, state='absent', removed_volumes=[], kept_volumes=[], actions=[])
         if domain is None:
             return result
         live = self._inactive_xml(domain)
         claim = DomainClaim(name, live)
         claim.require(self.params['adopt'])
-        before = describe(live)
-        result.update(changed=True, uuid=domain.UUIDString(),
-                      diff=dict(before=_compare.render(before), after='', before_header=name, after_header='(absent)'))
+        plan = DomainPlan(domain, describe(live))
+        plan.diff = dict(before=_compare.render(plan.before), after='', before_header=name, after_header='(absent)')
         volumes, kept = self._volumes_to_delete(domain, live, claim) if self.params['remove_storage'] else ([], [])
         if claim.adopting:
-            self.actions.append('adopt')
+            plan.add('adopt')
         if domain.isActive():
-            self._act('destroy', domain, 'destroy')
-        self._act('undefine', domain, _undefine)
+            plan.add('destroy', lambda plan: plan.domain.destroy())
+        plan.add('undefine', lambda plan: _undefine(plan.domain))
         for pool, volume in volumes:
-            if self.check_mode or self.storage.delete(pool, volume):
-                self.actions.append('delete volume %s/%s' % (pool, volume))
-                result['removed_volumes'].append('%s/%s' % (pool, volume))
-        result['kept_volumes'] = ['%s/%s: %s' % (pool, volume, reason) for (pool, volume), reason in kept]
+            plan.add('delete volume %s/%s' % (pool, volume),
+                     lambda plan, pool=pool, volume=volume: self.storage.delete(pool, volume))
+        if not self.check_mode:
+            plan.carry_out()
+        result.update(changed=plan.changed, uuid=domain.UUIDString(), diff=plan.diff, actions=plan.actions,
+                      removed_volumes=['%s/%s' % key for key in volumes],
+                      kept_volumes=['%s/%s: %s' % (pool, volume, reason) for (pool, volume), reason in kept])
         for line in result['kept_volumes']:
             self.module.warn('remove_storage: kept volume %s' % line)
-        result['actions'] = self.actions
         return result
 
     def _volumes_to_delete(self, domain, live, claim):
@@ -146,109 +189,115 @@ class DomainManager:
     # -- present / running / shutdown / destroyed ----------------------------------------
 
     def _present(self):
-        params = self.params
-        spec = DomainSpec.from_params(params, self.connection.capabilities, level=self.level, profile=self.profile,
-                                      warn=self.module.warn)
+        spec = DomainSpec.from_params(self.params, self.connection.capabilities, level=self.level,
+                                      profile=self.profile, warn=self.module.warn)
+        plan = self._plan(spec)
+        result = dict(changed=plan.changed, name=spec.name, virt_type=spec.virt_type, actions=plan.actions,
+                      changed_facts=plan.changed_facts, created_volumes=['%s/%s' % p.key for p in plan.to_create],
+                      user_network_backend=spec.user_network_backend, reboot_required=plan.reboot_required,
+                      state=plan.state)
+        if plan.diff is not None:
+            result['diff'] = plan.diff
+        if self.params['autostart'] is not None:
+            result['autostart'] = self.params['autostart']
+        after = plan.after
+        if not self.check_mode:
+            plan.carry_out()
+            result['state'] = _STATE_NAMES.get(plan.domain.state()[0])
+            if plan.diff is not None:
+                after = describe(self._inactive_xml(plan.domain))  # with what libvirt filled in (MACs)
+        result.update(definition=_compare.plain(after), console_log=after.get('console_log'))
+        if plan.domain is not None:
+            result['uuid'] = plan.domain.UUIDString()
+        return result
+
+    def _plan(self, spec):
+        """The DomainPlan of ``spec``; reads only, and fails (with an OptionError) before anything is changed."""
         self._check_ports_are_free(spec)
         domain = self.connection.domain(spec.name)
         live = self._inactive_xml(domain) if domain is not None else None
         claim = DomainClaim(spec.name, live) if live is not None else None
         if claim is not None:
-            claim.require(params['adopt'])
-        before = describe(live) if live is not None else None
+            claim.require(self.params['adopt'])
+        plan = DomainPlan(domain, describe(live) if live is not None else None)
         owned = claim.recorded_volumes if claim is not None else set()
         # The UUID is chosen here, not by libvirt, so that the record can name it from the first definition.
         domain_uuid = domain.UUIDString() if domain is not None else str(uuid.uuid4())
 
-        plans = self.storage.plan_disks(spec, owned, disk_sources(live) if live is not None else ())
-        spec.installer_first = installer_boots_first(spec, plans)
+        disks = self.storage.plan_disks(spec, owned, disk_sources(live) if live is not None else ())
+        spec.installer_first = installer_boots_first(spec, disks)
         for option, path in spec.cdroms:
             if not self.storage.iso_exists(path):
                 raise OptionError(option, "ISO image '%s' was not found on the host behind %s: check the path"
                                   % (path, self.params['uri']))
         seed_data = spec.seed_image
         seed_plan = self.storage.plan_seed(spec, len(seed_data), owned) if seed_data is not None else None
-        to_create = [p for p in plans if p.volume is None]
-        for plan in plans:
-            if plan.volume is not None and not plan.owned:
-                self.module.warn("volume %s/%s already existed and is used as it is; it is not marked as created by "
-                                 "this module, so remove_storage will keep it" % plan.key)
-            actual = plan.volume.info()[1] if plan.volume is not None else None
-            # Images round sizes up to their cluster size: only a real difference is worth a word.
-            if actual is not None and plan.capacity and abs(actual - plan.capacity) >= 1024 ** 2:
-                # Never shrink a disk; growing it is left to the user until it can be done safely online.
-                self.module.warn("%s.size: volume %s/%s holds %d bytes, not the %d asked for; existing volumes are not "
-                                 "resized (grow it with `virsh vol-resize` or `virsh blockresize`)"
-                                 % (plan.option, plan.pool_name, plan.name, actual, plan.capacity))
+        self._warn_about_existing_volumes(disks)
         seed_digest = hashlib.sha256(seed_data).hexdigest() if seed_data is not None else None
-        seed_stale = seed_plan is not None and (seed_plan.volume is None or (before or {}).get('seed_sha256') != seed_digest)
+        seed_stale = seed_plan is not None and (seed_plan.volume is None or
+                                                (plan.before or {}).get('seed_sha256') != seed_digest)
         if seed_plan is not None and seed_plan.volume is not None and seed_stale and not seed_plan.owned:
             raise OptionError('cloud_init', "volume %s/%s exists but was not created by this module for '%s': "
                                             "remove it or rename the domain" % (seed_plan.pool_name, seed_plan.name, spec.name))
-
-        new_owned = owned | {p.key for p in to_create}
+        # The new disks first, then a new or stale seed: the order they are created in.
+        plan.to_create = [p for p in disks if p.volume is None] + ([seed_plan] if seed_stale else [])
+        new_owned = owned | {p.key for p in plan.to_create}
         if seed_plan is not None:
             new_owned.add(seed_plan.key)
 
         def definition(seed_digest):
             seed = (seed_plan.path, seed_digest) if seed_plan is not None else None
-            desired = _domain_xml.build(spec, [p.path for p in plans], seed, new_owned, uuid=domain_uuid)
+            desired = _domain_xml.build(spec, [p.path for p in disks], seed, new_owned, uuid=domain_uuid)
             return _domain_xml.merge(live, desired) if live is not None else desired
 
         candidate = definition(seed_digest)
-        after = describe(candidate)
-        config_changed = _compare.changed_keys(before, after)
-
-        result = dict(changed=False, name=spec.name, virt_type=spec.virt_type, created_volumes=[],
-                      changed_facts=config_changed, user_network_backend=spec.user_network_backend)
+        plan.after = describe(candidate)
+        plan.changed_facts = _compare.changed_keys(plan.before, plan.after)
         if claim is not None and claim.adopting:
-            self.actions.append('adopt')
-        if config_changed or to_create or seed_stale:
-            result['changed'] = True
-            result['diff'] = dict(before=_compare.render(before), after=_compare.render(after, before),
-                                  before_header=spec.name if live is not None else '(absent)', after_header=spec.name)
-            if not self.check_mode:
-                # Until the seed is uploaded, the definition carries no digest for it: a run killed
-                # before the upload completes leaves a seed the next run sees as stale.
-                pending = definition(None) if seed_stale else candidate
-                domain = self._create_and_define(live, pending, candidate, to_create,
-                                                 seed_plan if seed_stale else None, seed_data, result)
-                after = describe(self._inactive_xml(domain))  # with what libvirt filled in (MACs)
-            else:  # what _create_and_define would create: the new volumes, then a new or stale seed
-                would_create = to_create + ([seed_plan] if seed_stale else [])
-                result['created_volumes'] = ['%s/%s' % p.key for p in would_create]
-            self.actions.append('define' if live is None else 'update definition (%s)' % ', '.join(config_changed))
+            plan.add('adopt')
+        if plan.changed_facts or plan.to_create:
+            plan.diff = dict(before=_compare.render(plan.before), after=_compare.render(plan.after, plan.before),
+                             before_header=spec.name if live is not None else '(absent)', after_header=spec.name)
+            # Until the seed is uploaded, the definition carries no digest for it: a run killed
+            # before the upload completes leaves a seed the next run sees as stale.
+            pending = definition(None) if seed_stale else candidate
+            plan.add('define' if live is None else 'update definition (%s)' % ', '.join(plan.changed_facts),
+                     lambda plan: self._create_and_define(plan, live, pending, candidate, seed_plan, seed_data))
+        state = _STATE_NAMES.get(domain.state()[0]) if domain is not None else 'shutoff'
+        self._plan_state(plan, state, bool(set(plan.changed_facts) - _METADATA_ONLY) and live is not None)
+        self._plan_autostart(plan, bool(domain.autostart()) if domain is not None else False)
+        return plan
 
-        self._converge_state(domain, bool(set(config_changed) - _METADATA_ONLY) and live is not None, result)
-        self._converge_autostart(domain, result)
-        result['changed'] = result['changed'] or bool(self.actions)
-        result.update(actions=self.actions, reboot_required=self.reboot_required,
-                      definition=_compare.plain(after), console_log=after.get('console_log'))
-        if domain is not None:
-            result['uuid'] = domain.UUIDString()
-        return result
+    def _warn_about_existing_volumes(self, disks):
+        for disk in disks:
+            if disk.volume is not None and not disk.owned:
+                self.module.warn("volume %s/%s already existed and is used as it is; it is not marked as created by "
+                                 "this module, so remove_storage will keep it" % disk.key)
+            actual = disk.volume.info()[1] if disk.volume is not None else None
+            # Images round sizes up to their cluster size: only a real difference is worth a word.
+            if actual is not None and disk.capacity and abs(actual - disk.capacity) >= 1024 ** 2:
+                # Never shrink a disk; growing it is left to the user until it can be done safely online.
+                self.module.warn("%s.size: volume %s/%s holds %d bytes, not the %d asked for; existing volumes are not "
+                                 "resized (grow it with `virsh vol-resize` or `virsh blockresize`)"
+                                 % (disk.option, disk.pool_name, disk.name, actual, disk.capacity))
 
-    def _create_and_define(self, live, pending, candidate, to_create, seed_plan, seed_data, result):
+    def _create_and_define(self, plan, live, pending, candidate, seed_plan, seed_data):
         created = []
         domain = None
         try:
             domain = self._define(pending)
-            for plan in to_create:
-                self.storage.create(plan)
-                created.append(plan)
-            if seed_plan is not None:
-                if seed_plan.volume is not None:
-                    seed_plan.volume.delete(0)
-                    seed_plan.volume = None
-                self.storage.create(seed_plan, seed_data)
-                created.append(seed_plan)
+            for volume in plan.to_create:
+                if volume.volume is not None:  # a stale seed, made anew
+                    volume.volume.delete(0)
+                    volume.volume = None
+                self.storage.create(volume, seed_data if volume is seed_plan else None)
+                created.append(volume)
             if candidate is not pending:
                 domain = self._define(candidate)
         except Exception:
             self._roll_back(live, domain, created)
             raise
-        result['created_volumes'] = ['%s/%s' % p.key for p in created]
-        return domain
+        plan.domain = domain
 
     def _define(self, definition):
         try:
@@ -276,63 +325,49 @@ class DomainManager:
             except (libvirt.libvirtError, NestedKvmError) as exc:
                 self.module.warn('could not %s after the failure below: %s' % (what, exc))
 
-    def _converge_state(self, domain, config_changed, result):
+    def _plan_state(self, plan, state, config_changed):
+        """The steps from the power state ``state`` to the one asked for; ``config_changed``: the definition of a
+        domain that exists changes in more than its record."""
         wanted = self.params['state']
-        state = _STATE_NAMES.get(domain.state()[0]) if domain is not None else 'shutoff'
         if wanted == 'running':
             if state == 'paused':
-                self._act('resume', domain, 'resume')
+                plan.add('resume', lambda plan: plan.domain.resume())
             elif state != 'running':
-                self._start(domain)
+                plan.add('start', lambda plan: self._start(plan.domain))
             elif config_changed:
-                self._restart_or_flag(domain)
+                self._plan_restart(plan)
         elif wanted == 'shutdown' and state not in ('shutoff', 'crashed'):
-            self._act('shutdown', domain, 'shutdown')
-            self._wait(domain, _SHUTOFF, 'shut down (the guest ignored the ACPI shutdown request? use state '
-                                         'destroyed to power it off, or raise timeout)')
+            why = ('shut down (the guest ignored the ACPI shutdown request? use state destroyed to power it off, or '
+                   'raise timeout)')
+            plan.add('shutdown', lambda plan: self._shut_down(plan.domain, why))
         elif wanted == 'destroyed' and state not in ('shutoff', 'crashed'):
-            self._act('destroy', domain, 'destroy')
+            plan.add('destroy', lambda plan: plan.domain.destroy())
         elif wanted == 'present' and state in ('running', 'paused') and config_changed:
-            self._restart_or_flag(domain)
-        if self.check_mode:
-            state = {'running': 'running', 'shutdown': 'shutoff', 'destroyed': 'shutoff'}.get(wanted, state)
-        else:
-            state = _STATE_NAMES.get(domain.state()[0])
-        result['state'] = state
+            self._plan_restart(plan)
+        plan.state = {'running': 'running', 'shutdown': 'shutoff', 'destroyed': 'shutoff'}.get(wanted, state)
+
+    def _plan_restart(self, plan):
+        if not self.params['restart_on_change']:
+            plan.reboot_required = True
+            return
+        why = 'shut down for the restart that restart_on_change asked for'
+        plan.add('shutdown', lambda plan: self._shut_down(plan.domain, why))
+        plan.add('start', lambda plan: self._start(plan.domain))
+
+    def _plan_autostart(self, plan, current):
+        wanted = self.params['autostart']
+        if wanted is not None and current != wanted:
+            plan.add('autostart %s' % ('on' if wanted else 'off'), lambda plan: plan.domain.setAutostart(int(wanted)))
 
     def _start(self, domain):
-        self._act('start', domain, 'create')
+        domain.create()
         self._wait(domain, _RUNNING, 'start')
 
-    def _restart_or_flag(self, domain):
-        if not self.params['restart_on_change']:
-            self.reboot_required = True
-            return
-        self._act('shutdown', domain, 'shutdown')
-        self._wait(domain, _SHUTOFF, 'shut down for the restart that restart_on_change asked for')
-        self._start(domain)
-
-    def _converge_autostart(self, domain, result):
-        wanted = self.params['autostart']
-        if wanted is None:
-            return
-        current = bool(domain.autostart()) if domain is not None else False
-        if current != wanted:
-            self._act('autostart %s' % ('on' if wanted else 'off'), domain, 'setAutostart', int(wanted))
-        result['autostart'] = wanted
-
-    def _act(self, action, domain, call, *args):
-        """Record ``action``; unless in check mode, do it: ``call`` is a method name of ``domain`` or a function."""
-        self.actions.append(action)
-        if not self.check_mode:
-            if callable(call):
-                call(domain, *args)
-            else:
-                getattr(domain, call)(*args)
+    def _shut_down(self, domain, what):
+        domain.shutdown()
+        self._wait(domain, _SHUTOFF, what)
 
     def _wait(self, domain, state, what):
-        if self.check_mode:
-            return
         deadline = time.monotonic() + self.params['timeout']
         delay = 0.1
         while domain.state()[0] != state:

@@ -170,3 +170,11 @@ def test_bad_cloud_init_is_refused_by_the_spec(cloud_init, option):
         spec_of(cloud_init=cloud_init)
     assert refused.value.details['option'] == option
     assert 'hunter2' not in str(refused.value)
+
+
+def test_every_cloud_init_option_is_a_key_the_seed_takes():
+    # _nocloud keeps its own list of the keys it takes (vendor_data too, which no option offers): a cloud_init option
+    # it did not take would be refused by the seed, however well documented.
+    from ansible_collections.nestedkvm.stack.plugins.module_utils._nocloud import CLOUD_INIT_KEYS
+
+    assert set(OPTIONS['cloud_init']['options']) <= set(CLOUD_INIT_KEYS)
