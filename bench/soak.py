@@ -114,8 +114,8 @@ class Soak:
         # The L0's load when the boot ended: boot times here are only comparable at a similar load.
         load = round(os.getloadavg()[1], 1)
         self.boots.append(dict(level=level, outcome=outcome, seconds=round(seconds, 1), load=load, evidence=evidence))
-        print('%s boot %d: %s after %.0f s (load %.1f)%s' % (level, len(self.boots), outcome, seconds, load,
-                                                 ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''),
+        shown = ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''
+        print('%s boot %d: %s after %.0f s (load %.1f)%s' % (level, len(self.boots), outcome, seconds, load, shown),
               flush=True)
         self.save(self)
 
