@@ -47,7 +47,7 @@ def test_a_panicking_emulated_l1_is_restarted_once_and_its_l2_comes_up():
         assert time.monotonic() < deadline, 'the play did not start the L2 within 900 s'
         time.sleep(15)
         l1('echo c | sudo tee /proc/sysrq-trigger', timeout=20)  # the session ends with the kernel
-        output, _ = play.communicate(timeout=2400)
+        output = play.communicate(timeout=2400)[0]
     finally:
         if play.poll() is None:
             play.kill()
