@@ -32,7 +32,7 @@ def test_parse_proc_net_reads_ipv4_and_ipv6_addresses():
 def test_who_holds_a_port_on_loopback(fake_host):
     fake_host.write('/proc/net/tcp', HEADER + _tcp_line(0, '127.0.0.1', 2222, '0A', 901)
                     + _tcp_line(1, '0.0.0.0', 8080, '0A', 902)     # a wildcard takes 127.0.0.1's port too
-                    + _tcp_line(2, '10.0.0.5', 9090, '0A', 903)    # another address does not
+                    + _tcp_line(2, '192.0.2.5', 9090, '0A', 903)    # another address does not
                     + _tcp_line(3, '127.0.0.1', 7070, '01', 904))  # an established connection holds nothing
     fake_host.guest(4242, name='l1-a')
     os.symlink('socket:[901]', fake_host.path('/proc/4242/fd/20'))

@@ -308,8 +308,8 @@ def test_access_on_passt_is_idempotent(run_module, hypervisor, passt_host):
     ([USER_NETWORK], dict(ACCESS, host_key_alias='l1a %h'), 'access.host_key_alias'),
     ([], dict(ACCESS, address='-oProxyCommand=sh'), 'access.address'),
     ([], dict(ACCESS, address='host name'), 'access.address'),
-    ([], dict(ACCESS, address='10.0.0.1', port=0), 'access.port'),
-    ([], dict(ACCESS, address='10.0.0.1', port=70000), 'access.port'),
+    ([], dict(ACCESS, address='192.0.2.1', port=0), 'access.port'),
+    ([], dict(ACCESS, address='192.0.2.1', port=70000), 'access.port'),
 ])
 def test_bad_access_fails_and_leaves_nothing_behind(run_module, hypervisor, networks, access, option):
     result = run_module(l1_domain, args(networks=networks, access=access))
