@@ -19,6 +19,8 @@ test starts clean.
 """
 
 import os
+import shutil
+import subprocess
 
 import libvirt
 import pytest
@@ -377,3 +379,23 @@ def packed():
             others |= outside
         return ours, others - {'ansible_collections'}
     return closure
+
+
+# SSH keys made by OpenSSH itself: what cloud-init's ssh_keys must take (the NoCloud seed's tests).
+SSH_KEYGEN = shutil.which('ssh-keygen')
+
+
+@pytest.fixture
+def keygen(tmp_path):
+    """keygen(type, passphrase='') -> (private key text, public key line as ssh-keygen -y prints it)."""
+    if not SSH_KEYGEN:
+        pytest.skip('ssh-keygen (openssh-client) not installed')
+
+    def make(key_type, passphrase=''):
+        path = str(tmp_path / key_type)
+        subprocess.run([SSH_KEYGEN, '-q', '-t', key_type, '-N', passphrase, '-C', 'c', '-f', path], check=True)
+        with open(path) as private:
+            text = private.read()
+        with open(path + '.pub') as public:
+            return text, ' '.join(public.read().split()[:2])
+    return make

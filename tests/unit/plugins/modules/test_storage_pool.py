@@ -169,7 +169,8 @@ def test_a_symlink_to_a_system_directory_is_refused(run_module, hypervisor, tmp_
 # compiles each one it imports (from a zip, without cached bytecode). The domain engine is neither.
 
 DOMAIN_ENGINE = {'_domain', '_domain_spec', '_domain_xml', '_domain_health', '_module', '_storage', '_ownership',
-                 '_nocloud', '_units', '_capabilities', '_virt_type'}
+                 '_nocloud', '_iso9660', '_yaml_emitter', '_ssh_host_keys', '_user_data_passwords', '_units',
+                 '_capabilities', '_virt_type'}
 
 
 def test_storage_pool_packs_and_imports_none_of_the_domain_engine(packed):
