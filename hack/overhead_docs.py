@@ -1,9 +1,9 @@
 """Draws an overhead report's overhead.md and overhead.svg again from its overhead.json, with no VM and no
 measurement: the figures stay as measured; the notes, the tables and the chart are what the collection's code
-makes of them today (plugins/module_utils/_overhead.py). overhead.json is written back only if its notes change.
+makes of them today (plugins/module_utils/_overhead_*.py). overhead.json is written back only if its notes change.
 
 Usage (in a checkout, after `make deps`): python3 hack/overhead_docs.py [DIR ...]   (default: docs/overhead-report)
-`make overhead-docs` runs it for docs/overhead-report; tests/unit/plugins/module_utils/test__overhead.py checks
+`make overhead-docs` runs it for docs/overhead-report; tests/unit/plugins/module_utils/test__overhead_files.py checks
 that the committed files are what it writes.
 """
 
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 # `make deps` links this checkout there as ansible_collections/nestedkvm/stack.
 sys.path.insert(0, str(REPO / '.work' / 'collections'))
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils._overhead import rerender, write_files  # noqa: E402
+from ansible_collections.nestedkvm.stack.plugins.module_utils._overhead_files import rerender, write_files  # noqa: E402
 
 
 def main(directories):

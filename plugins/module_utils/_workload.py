@@ -32,18 +32,7 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import Opt
 from ansible_collections.nestedkvm.stack.plugins.module_utils._hostfs import read_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._procfs import parse_mounts
 from ansible_collections.nestedkvm.stack.plugins.module_utils._units import parse_size
-
-WORKLOADS = ('cpu', 'memory', 'syscall', 'pipe', 'cpuid', 'disk')
-
-# What one operation of each workload is, for the report's column headers.
-UNITS = {
-    'cpu': 'MiB hashed',
-    'memory': 'page touched',
-    'syscall': 'system call',
-    'pipe': 'round trip',
-    'cpuid': 'CPUID',
-    'disk': 'synchronous write',
-}
+from ansible_collections.nestedkvm.stack.plugins.module_utils._workload_catalog import UNITS, WORKLOADS
 
 # A calibration run grows tenfold until it takes a tenth of the sample time; past this count the workload is
 # too fast to time (a broken clock, or an operation optimised away) and the count found so far is used.

@@ -182,8 +182,9 @@ report:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
-from ansible_collections.nestedkvm.stack.plugins.module_utils._overhead import (
-    build_report, check_hosts, render_files, report_paths, summary_lines, write_files)
+from ansible_collections.nestedkvm.stack.plugins.module_utils._overhead_files import render_files, report_paths, write_files
+from ansible_collections.nestedkvm.stack.plugins.module_utils._overhead_model import build_report, check_hosts
+from ansible_collections.nestedkvm.stack.plugins.module_utils._overhead_summary import summary_lines
 
 
 def main():

@@ -129,7 +129,8 @@ measurement:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import reported_to
-from ansible_collections.nestedkvm.stack.plugins.module_utils._workload import WORKLOADS, run_workloads, settings_from
+from ansible_collections.nestedkvm.stack.plugins.module_utils._workload import run_workloads, settings_from
+from ansible_collections.nestedkvm.stack.plugins.module_utils._workload_catalog import WORKLOADS
 
 
 def main():

@@ -63,3 +63,11 @@ def test_bad_hosts_fail_before_anything_is_written(run_module, tmp_path, bad_hos
     result = run_module(overhead_report, dict(dest=str(tmp_path / 'report'), hosts=bad_hosts))
     assert result['failed'] and fragment in result['msg']
     assert not (tmp_path / 'report').exists()
+
+
+def test_the_report_brings_none_of_the_workload_runner(packed):
+    # The report runs on the controller: it shares only the catalog of workloads with the runner (_workload), which
+    # AnsiballZ would otherwise pack and a run compile.
+    names, _others = packed(overhead_report.__file__)
+    assert names == {'_errors', '_overhead_files', '_overhead_markdown', '_overhead_model', '_overhead_notation',
+                     '_overhead_summary', '_overhead_svg', '_workload_catalog'}
