@@ -145,9 +145,8 @@ def test_an_existing_directory_is_neither_built_nor_given_a_mode(run_module, hyp
     assert '<permissions>' not in hypervisor.conn.storagePoolLookupByName('lab').XMLDesc(0)
 
 
-@pytest.mark.parametrize('path', ['/', '/etc', '/etc/', '//etc', '/usr/../etc', '/usr', '/usr/lib/pool', '/var',
-                                  '/var/lib', '/var/lib/libvirt', '/home', '/root', '/boot', '/dev', '/proc/x',
-                                  '/sys/kernel', '/tmp', '/run/pool', '/bin'])
+# Which paths are refused is test__pool's table; here, that a refused one changes nothing.
+@pytest.mark.parametrize('path', ['/', '//etc', '/var/lib/libvirt', '/proc/x'])
 def test_a_system_directory_or_a_parent_of_one_is_refused(run_module, hypervisor, path):
     before = hypervisor.snapshot()
     pools = pool_names(hypervisor)
