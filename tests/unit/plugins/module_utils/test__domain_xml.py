@@ -529,3 +529,89 @@ def test_windows11_definition_matches_the_stored_one(rng, vendor, host, nested):
     assert root.xpath('devices/graphics/listen/@address') == ['127.0.0.1']
     assert root.xpath('devices/video/model/@type') == ['vga']
     assert root.xpath('os/boot/@dev') == ['cdrom', 'hd']
+
+
+# -- merge edits in place: what the table declares ends as the spec says, everything else stays ----------------
+
+def canonical(element):
+    """Order-free among siblings of different tags (libvirt writes its own order), ordered among equal ones (boot
+    order, QEMU arguments), blind to layout."""
+    children = sorted((canonical(child) for child in element if isinstance(child.tag, str)), key=lambda c: c[0])
+    return (element.tag, sorted(element.attrib.items()), (element.text or '').strip(), children)
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_every_part_a_build_writes_is_declared(case):
+    # Laid onto an empty definition, a build must come out whole: a part it wrote but the table does not declare
+    # would be missing, and merge would neither write it nor take it away.
+    _spec, desired = build(**CASES[case])
+    assert canonical(_domain_xml.merge(etree.Element('domain'), desired)) == canonical(desired)
+
+
+@pytest.mark.parametrize('before', sorted(CASES))
+@pytest.mark.parametrize('after', ['l1 kvm passthrough', 'l1 kvm custom', 'l1 pc efi', 'disks', 'networks',
+                                   'kernel boot', 'seed', 'access'])
+def test_merging_one_definition_onto_another_gives_the_second(rng, before, after):
+    _spec, live = build(**CASES[before])
+    _spec, desired = build(**CASES[after])
+    merged = _domain_xml.merge(live, desired)
+    kept = [] if desired.xpath('devices/interface/mac') else merged.xpath('devices/interface/mac')  # libvirt's MAC
+    if desired.find('devices/video') is None:  # a console's video and tablet are ours only while we ask for one
+        kept += merged.xpath('devices/video | devices/input')
+    for element in kept:
+        element.getparent().remove(element)
+    assert canonical(merged) == canonical(desired)
+    assert_valid(rng, merged)
+
+
+PERSON_EDITS = {
+    'devices/disk': ["<iotune><total_iops_sec>500</total_iops_sec></iotune>", "<serial>ROOT-0001</serial>",
+                     "<alias name='ua-root'/>"],
+    'devices/interface': ["<link state='up'/>", "<mtu size='1400'/>"],
+    'devices': ["<watchdog model='i6300esb' action='reset'/>"],
+    'cpu': ["<cache mode='passthrough'/>"],
+    'clock': ["<timer name='rtc' tickpolicy='catchup'/>"],
+    'metadata': ["<app:note xmlns:app='urn:example:app'>keep me</app:note>"],
+}
+
+
+def test_what_a_person_added_to_managed_devices_survives_a_change(rng):
+    live, desired = live_and_desired(vcpus=4, memory='4GiB', console_log=False)
+    for path, children in PERSON_EDITS.items():
+        for child in children:
+            live.find(path).append(etree.fromstring(child))
+    live.find('devices/disk/driver').set('cache', 'none')
+    merged = _domain_xml.merge(live, desired)
+    for path, children in PERSON_EDITS.items():
+        kept = {etree.tostring(child) for child in merged.find(path)}
+        assert {etree.tostring(etree.fromstring(child)) for child in children} <= kept, path
+    assert merged.find('devices/disk/driver').attrib == {'name': 'qemu', 'type': 'qcow2', 'discard': 'unmap',
+                                                         'cache': 'none'}
+    assert changed_keys(_domain_xml.describe(live), _domain_xml.describe(merged)) == [
+        'console_log', 'cpu', 'current_memory_kib', 'memory_kib', 'vcpus']
+    assert merged.find('devices/serial/log') is None and merged.find('devices/console/log') is None
+    assert_valid(rng, merged)
+
+
+def test_attributes_libvirt_allows_with_one_cpu_mode_only_go_with_that_mode(rng):
+    live, desired = live_and_desired()
+    live.find('cpu/topology').set('clusters', '1')  # libvirt 10 and later write it; the 9.0 schema refuses it
+    merged = _domain_xml.merge(live, desired)
+    assert merged.find('cpu').get('migratable') == 'on' and merged.find('cpu/topology').get('clusters') is None
+    live, desired = live_and_desired(cpu_mode='custom', cpu_model='Skylake-Server')
+    merged = _domain_xml.merge(live, desired)
+    assert merged.find('cpu').attrib == {'mode': 'custom', 'check': 'partial', 'match': 'exact'}
+    assert_valid(rng, merged)
+
+
+def test_uefi_keeps_the_firmware_libvirt_picked_until_it_is_turned_off():
+    live, desired = live_and_desired(firmware='efi')
+    live.find('os').set('firmware', 'efi')
+    live.find('os').append(etree.fromstring("<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>"))
+    live.find('os').append(etree.fromstring("<nvram>/var/lib/libvirt/qemu/nvram/dom1_VARS.fd</nvram>"))
+    merged = _domain_xml.merge(live, desired)
+    assert merged.findtext('os/loader') == '/usr/share/OVMF/OVMF_CODE_4M.fd' and merged.find('os/nvram') is not None
+    _live, bios = live_and_desired()
+    merged = _domain_xml.merge(merged, bios)
+    assert merged.find('os/loader') is None and merged.find('os/nvram') is None and merged.find('os').get('firmware') is None
+    assert _domain_xml.describe(merged)['os']['firmware'] == 'bios'
