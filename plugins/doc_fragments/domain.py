@@ -337,7 +337,9 @@ notes:
   - Idempotent. The definition is compared semantically with libvirt's (defaults libvirt adds, such as PCI
     addresses, aliases and controllers, are not changes); the domain is redefined only when a managed fact
     differs, and UUID, MAC and device addresses are kept. The same comparison serves check mode and C(--diff).
-  - Devices this module does not manage (controllers, video, input, ...) survive redefinition untouched.
+  - Devices this module does not manage (controllers, video, input, ...) survive redefinition untouched, and so
+    does what a person adds inside the ones it manages, such as a disk's C(<iotune>) or C(<serial>) or an
+    interface's C(<link>), because the definition is edited in place.
   - Bad options fail before anything is created or changed; volumes created during a run that then fails
     are deleted again.
   - One libvirt connection per run.
