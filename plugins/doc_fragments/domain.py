@@ -167,6 +167,13 @@ options:
             or give a dict.
           - Never logged (C(no_log)); the diff shows that the seed changed (its digest), never its content.
         type: raw
+      vendor_data:
+        description:
+          - The seed's vendor-data, in the same forms as O(cloud_init.user_data) and checked the same way. It is
+            the configuration a platform gives each of its guests, which the guest's own user-data can override or
+            turn off (C(vendor_data) in user-data).
+          - Never logged (C(no_log)).
+        type: raw
       network_config:
         description:
           - Network configuration (version 1 or 2) as a dict.

@@ -72,6 +72,7 @@ OPTIONS = dict(
         ssh_host_keys=dict(type='list', elements='str', no_log=True),
         # Both can carry secrets (password hashes, keys, files written into the guest, Wi-Fi passwords).
         user_data=dict(type='raw', no_log=True),
+        vendor_data=dict(type='raw', no_log=True),
         network_config=dict(type='dict', no_log=True),
     )),
     networks=dict(type='list', elements='dict', default=[], options=dict(

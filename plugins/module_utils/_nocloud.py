@@ -18,11 +18,8 @@ import re
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 from ansible_collections.nestedkvm.stack.plugins.module_utils._iso9660 import build_iso
 from ansible_collections.nestedkvm.stack.plugins.module_utils._ssh_host_keys import cloud_init_ssh_keys
-from ansible_collections.nestedkvm.stack.plugins.module_utils._user_data_passwords import (
-    check_hashed_passwords, check_user_data_text)
+from ansible_collections.nestedkvm.stack.plugins.module_utils._user_data_passwords import check_document
 from ansible_collections.nestedkvm.stack.plugins.module_utils._yaml_emitter import check_plain_data, to_yaml
-
-CLOUD_INIT_KEYS = ('hostname', 'ssh_authorized_keys', 'ssh_host_keys', 'user_data', 'vendor_data', 'network_config')
 
 _HOSTNAME_LABEL = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 # cloud-init ignores a user-data part it cannot classify, so a string must start like one it knows:
@@ -79,15 +76,9 @@ class NoCloudSeed(object):
     def __init__(self, domain_name, cloud_init):
         if not isinstance(domain_name, str) or not domain_name:
             raise OptionError('name', 'the domain name must be a non-empty string')
-        if cloud_init is None:
-            cloud_init = {}
-        if not isinstance(cloud_init, dict):
-            raise OptionError('cloud_init', 'must be a mapping with keys among %s, got a %s'
-                                            % (', '.join(CLOUD_INIT_KEYS), type(cloud_init).__name__))
-        unknown = sorted(set(cloud_init) - set(CLOUD_INIT_KEYS), key=str)
-        if unknown:
-            raise OptionError('cloud_init', 'unknown key(s) %s; supported keys are %s'
-                                            % (', '.join(map(str, unknown)), ', '.join(CLOUD_INIT_KEYS)))
+        # Its keys and their types are the domain modules' cloud_init option (_domain_spec.OPTIONS), checked by the
+        # argument spec before a seed is made.
+        cloud_init = cloud_init or {}
         self.domain_name = domain_name
         self.hostname = self._hostname(cloud_init.get('hostname'), domain_name)
         self.ssh_authorized_keys = self._keys(cloud_init.get('ssh_authorized_keys'))
@@ -102,6 +93,7 @@ class NoCloudSeed(object):
         files = {}
         files['user-data'] = self._render_user_data(user_data)
         if vendor_data is not None:
+            check_document(vendor_data, 'cloud_init.vendor_data')
             files['vendor-data'] = self._render_document(vendor_data, 'cloud_init.vendor_data')
         if network_config is not None:
             files['network-config'] = _encode(to_yaml(network_config), 'cloud_init.network_config')
@@ -210,8 +202,8 @@ class NoCloudSeed(object):
             if user_data and 'ssh_keys' in user_data:
                 raise OptionError(option, 'ssh_keys is set here and by cloud_init.ssh_host_keys: use one')
             user_data = dict(user_data or {}, ssh_keys=self.ssh_host_keys)
+        check_document(user_data, option)
         if isinstance(user_data, dict):
-            check_hashed_passwords(user_data)
             if self.ssh_authorized_keys:
                 existing = user_data.get('ssh_authorized_keys') or []
                 if isinstance(existing, str) or not isinstance(existing, (list, tuple)):
@@ -224,7 +216,6 @@ class NoCloudSeed(object):
             # NoCloud needs a user-data file even when there is nothing to say; the keys still reach
             # the default user through meta-data public-keys.
             return b'#cloud-config\n{}\n'
-        check_user_data_text(user_data)
         return self._render_document(user_data, option)
 
     def iso(self, mtime=None):

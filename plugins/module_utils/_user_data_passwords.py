@@ -25,11 +25,11 @@ except ImportError:  # a host without it: see _check_cloud_config_text
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import OptionError
 
 
-def check_hashed_passwords(config, where=''):
+def check_hashed_passwords(config, where='', option='cloud_init.user_data'):
     """Refuse plain-text passwords in a cloud-config mapping: the seed is readable by whoever can read the
     volume, and its user-data is kept in the guest's /var/lib/cloud. ``where`` names the part it came from."""
     def refuse(message):
-        raise OptionError('cloud_init.user_data', where + message)
+        raise OptionError(option, where + message)
 
     advice = ("give a crypt(3) hash as 'passwd' instead, e.g. {{ secret | password_hash('sha512') }}; "
               "better, SSH keys and lock_passwd: true")
@@ -161,44 +161,43 @@ def _user_data_parts(text):
     return parts
 
 
-def _load_yaml(text, where, what):
+def _load_yaml(text, where, what, option):
     try:
         return yaml.safe_load(text)
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
         # PyYAML's message quotes the text around the error: only the position is given.
         mark = getattr(exc, 'problem_mark', None)
         position = ' (line %d, column %d)' % (mark.line + 1, mark.column + 1) if mark is not None else ''
-        raise OptionError('cloud_init.user_data', '%sthe %s is not valid YAML%s, so cloud-init would ignore it; '
-                                                  'correct it' % (where, what, position)) from None
+        raise OptionError(option, '%sthe %s is not valid YAML%s, so cloud-init would ignore it; correct it'
+                                  % (where, what, position)) from None
 
 
-def _check_cloud_config_text(text, where):
+def _check_cloud_config_text(text, where, option):
     if yaml is None:
         if _MAY_HOLD_A_PASSWORD.search(_NOT_A_PASSWORD.sub(' ', text)):
-            raise OptionError('cloud_init.user_data', "%sPyYAML is not installed where this module runs, so this "
-                                                      "#cloud-config text cannot be read to check it for plain-text "
-                                                      "passwords, and it names a password key (or has a backslash "
-                                                      "escape, which could spell one). Install PyYAML on that host "
-                                                      "(python3-yaml on Debian and Ubuntu, python3-pyyaml on RHEL; "
-                                                      "the l0_host role does), or give user_data as a mapping" % where)
+            raise OptionError(option, "%sPyYAML is not installed where this module runs, so this #cloud-config text "
+                                      "cannot be read to check it for plain-text passwords, and it names a password "
+                                      "key (or has a backslash escape, which could spell one). Install PyYAML on "
+                                      "that host (python3-yaml on Debian and Ubuntu, python3-pyyaml on RHEL; the "
+                                      "l0_host role does), or give %s as a mapping" % (where, option.split('.')[-1]))
         return
-    config = _load_yaml(text, where, '#cloud-config document')
+    config = _load_yaml(text, where, '#cloud-config document', option)
     if config is None:
         return
     if not isinstance(config, dict):
-        raise OptionError('cloud_init.user_data', '%sthe #cloud-config document is a %s, not a mapping, so '
-                                                  'cloud-init would ignore it' % (where, _yaml_kind(config)))
-    check_hashed_passwords(config, where)
+        raise OptionError(option, '%sthe #cloud-config document is a %s, not a mapping, so cloud-init would '
+                                  'ignore it' % (where, _yaml_kind(config)))
+    check_hashed_passwords(config, where, option)
 
 
-def _check_archive_text(text, where):
+def _check_archive_text(text, where, option):
     if yaml is None:
-        _check_cloud_config_text(text, where)  # the same look at the text: its entries are in it as written
+        _check_cloud_config_text(text, where, option)  # the same look at the text: its entries are in it as written
         return
-    entries = _load_yaml(text, where, '#cloud-config-archive')
+    entries = _load_yaml(text, where, '#cloud-config-archive', option)
     if not isinstance(entries, list):
-        raise OptionError('cloud_init.user_data', '%sa #cloud-config-archive must be a list of parts, not a %s'
-                                                  % (where, _yaml_kind(entries)))
+        raise OptionError(option, '%sa #cloud-config-archive must be a list of parts, not a %s'
+                                  % (where, _yaml_kind(entries)))
     for number, entry in enumerate(entries, 1):
         if isinstance(entry, str):
             entry = {'content': entry}
@@ -206,7 +205,7 @@ def _check_archive_text(text, where):
             continue
         content_type = entry.get('type') or _type_by_start(entry['content'], _CLOUD_CONFIG)
         if content_type == _CLOUD_CONFIG:
-            _check_cloud_config_text(entry['content'], _within(where, 'archive entry %d' % number))
+            _check_cloud_config_text(entry['content'], _within(where, 'archive entry %d' % number), option)
 
 
 def _within(where, label):
@@ -218,10 +217,18 @@ def _yaml_kind(value):
     return {list: 'list', str: 'string'}.get(type(value), type(value).__name__)
 
 
-def check_user_data_text(text):
+def check_user_data_text(text, option='cloud_init.user_data'):
     """Refuse plain-text passwords in what cloud-init reads as configuration in user-data ``text``."""
     for where, content_type, part in _user_data_parts(text):
         if content_type == _CLOUD_CONFIG:
-            _check_cloud_config_text(part, where)
+            _check_cloud_config_text(part, where, option)
         elif content_type == _ARCHIVE:
-            _check_archive_text(part, where)
+            _check_archive_text(part, where, option)
+
+
+def check_document(document, option):
+    """Refuse plain-text passwords in a user-data or vendor-data document: a mapping, or text cloud-init reads."""
+    if isinstance(document, dict):
+        check_hashed_passwords(document, option=option)
+    elif document is not None:
+        check_user_data_text(document, option)

@@ -117,6 +117,17 @@ def test_raw_string_user_data_passes_through_unchanged(raw):
     assert _yaml().safe_load(files['meta-data'])['public-keys'] == [KEY]
 
 
+@pytest.mark.parametrize('vendor_data', [
+    {'chpasswd': {'list': ['root:hunter2']}},
+    '#cloud-config\npassword: hunter2\n',
+])
+def test_vendor_data_is_refused_with_a_plain_text_password_as_user_data_is(vendor_data):
+    with pytest.raises(OptionError) as refused:
+        seed_files('l1', {'vendor_data': vendor_data})
+    assert refused.value.details['option'] == 'cloud_init.vendor_data'
+    assert 'hunter2' not in str(refused.value)
+
+
 def test_vendor_data_and_wrapped_network_config():
     files = seed_files('l1', {
         'vendor_data': {'runcmd': ['true']},
@@ -134,8 +145,6 @@ def test_vendor_data_and_wrapped_network_config():
 
 
 @pytest.mark.parametrize('cloud_init, option, words', [
-    ('hostname: x', 'cloud_init', 'mapping'),
-    ({'hostnmae': 'x'}, 'cloud_init', 'hostnmae'),
     ({'hostname': 'bad_name'}, 'cloud_init.hostname', 'not a valid hostname'),
     ({'hostname': '-lead.example'}, 'cloud_init.hostname', 'not a valid hostname'),
     ({'hostname': 'trailing.'}, 'cloud_init.hostname', 'not a valid hostname'),

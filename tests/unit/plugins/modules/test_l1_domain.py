@@ -153,6 +153,12 @@ def test_unknown_choice_is_refused_by_the_argument_spec(run_module, hypervisor):
     assert hypervisor.domains() == []
 
 
+def test_an_unknown_cloud_init_key_is_refused_by_the_argument_spec(run_module, hypervisor):
+    result = run_module(l1_domain, args(cloud_init=dict(vendordata={'runcmd': [['true']]})))
+    assert result['failed'] and 'vendordata' in result['msg'] and 'cloud_init' in result['msg'], result
+    assert hypervisor.domains() == [] and hypervisor.volumes() == []
+
+
 def test_nested_on_kvm_follows_the_l0_vendor(run_module, hypervisor, monkeypatch):
     # No Intel host with VT-x can exist here: stand in for what libvirt would report on one.
     monkeypatch.setattr(HostCapabilities, 'probe',
