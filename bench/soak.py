@@ -72,12 +72,18 @@ def vcpus():
 
 
 # What an L2 that did not answer was doing, seen from its L1: libvirt's state, how much CPU its QEMU took, its vCPU
-# twice, 2 s apart (RIP unchanged with an empty console: a guest that does not run on; CPL=0 HLT=0: a kernel spinning),
-# and its console. The L1 has no entry for its own host name, so sudo's warning about it is dropped.
+# and KVM's exit counters for it twice, 2 s apart (RIP unchanged: a guest that does not run on; CPL=0 HLT=0: a kernel
+# spinning; exits climbing meanwhile: each entry into the guest leaves again at once), the instructions at RIP, and
+# its console (nearly empty until user space with the lab's `quiet`). sudo's warning about the L1's own name, which
+# images made before the roles set manage_etc_hosts print, is dropped.
 L2_EVIDENCE = ('{{ sudo virsh domstate {name} --reason; '
                'ps -o pid=,pcpu=,cputime=,stat= -C qemu-system-x86_64 | sed "s/^/QEMU: /"; '
+               'stats=$(sudo sh -c "ls -d /sys/kernel/debug/kvm/$(pgrep -f guest={name} | head -1)-* | head -1"); '
                'for look in 1 2; do sudo virsh qemu-monitor-command {name} --hmp "info registers" '
-               '| grep -E "^RIP=|CPL=" | tr "\\n" " "; echo; sleep 2; done; '
+               '| grep -E "^RIP=|CPL=" | tr "\\n" " "; echo; '
+               'for stat in exits pf_taken io_exits mmio_exits irq_exits halt_exits insn_emulation; do '
+               'printf "%s=%s " $stat "$(sudo cat $stats/$stat 2>/dev/null)"; done; echo; sleep 2; done; '
+               'sudo virsh qemu-monitor-command {name} --hmp "x/4i \\$pc"; '
                'echo "console:"; sudo tail -n 15 /var/log/libvirt/qemu/{name}-serial.log; }} 2>&1 '
                '| grep -v "unable to resolve host"').format(name=L2)
 
