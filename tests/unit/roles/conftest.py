@@ -49,6 +49,23 @@ def role_task_args():
 
 
 @pytest.fixture
+def guest_ssh_var():
+    """guest_ssh_var(role, name, host_vars) -> the internal guest_ssh role's variable ``name`` as templated when
+    ``role`` calls it: guest_ssh's defaults, the role's defaults, ``host_vars``, the role's vars and guest_ssh's vars
+    for that role (vars_from: the role's own variables under guest_ssh's names), in that order of precedence, as in a
+    play."""
+    def template(role, name, host_vars):
+        loader = DataLoader()
+        variables = dict(_load(loader, 'guest_ssh', 'defaults', 'main.yml'))
+        variables.update(_load(loader, role, 'defaults', 'main.yml'))
+        variables.update(host_vars)
+        variables.update(_load(loader, role, 'vars', 'main.yml'))
+        variables.update(_load(loader, 'guest_ssh', 'vars', role + '.yml'))
+        return Templar(loader=loader, variables=variables).template(variables[name])
+    return template
+
+
+@pytest.fixture
 def role_summaries():
     """role_summaries(stdout) -> the message of each run of the roles' summary task, in order, from an
     ansible-playbook run with ANSIBLE_CALLBACK_RESULT_FORMAT=json; a run that printed on more than one host fails."""

@@ -1,7 +1,7 @@
-"""What the roles record in each domain for the topology inventory plugin (the domain modules' access option), for
-the hosts of the lab's and the example's inventories, templated as a play would: reached through the forward of
-its SSH port when the inventory reaches it on a loopback address, else at its address; no record for a windows11
-guest, in which the role makes no account."""
+"""What the roles record in each domain for the topology inventory plugin (the domain modules' access option, made by
+the shared guest_ssh role for both levels), for the hosts of the lab's and the example's inventories, templated as a
+play would: reached through the forward of its SSH port when the inventory reaches it on a loopback address, else
+at its address; no record for a windows11 guest, in which the role makes no account."""
 
 import os
 
@@ -28,13 +28,14 @@ def host_vars(inventory, group, host):
     ('example', 'l2_guests', 'ubuntu-a', dict(user='nestedkvm', host_key_alias='ubuntu-a', address=None, port=22)),
     ('example', 'l2_guests', 'win11-b', None),
 ])
-def test_the_roles_record_how_each_host_is_reached(role_task_args, inventory, group, host, access):
+def test_the_roles_record_how_each_host_is_reached(role_task_args, guest_ssh_var, inventory, group, host, access):
     role, module = ROLE[group]
-    args = role_task_args(role, 'domain.yml', module, host_vars(inventory, group, host), ('access',))
+    given = host_vars(inventory, group, host)
+    made = guest_ssh_var(role, '__guest_ssh_access', given)  # what guest_ssh sets as guest_ssh_access
+    args = role_task_args(role, 'domain.yml', module, dict(given, guest_ssh_access=made), ('access',))
     assert args.get('access') == access
 
 
-def test_a_host_without_ansible_host_is_recorded_at_its_name(role_task_args):
-    args = role_task_args('l1_hypervisor', 'domain.yml', 'nestedkvm.stack.l1_domain',
-                          dict(inventory_hostname='l1.example.com', ansible_port=2022), ('access',))
-    assert args['access'] == dict(user='nestedkvm', host_key_alias='l1.example.com', address='l1.example.com', port=2022)
+def test_a_host_without_ansible_host_is_recorded_at_its_name(guest_ssh_var):
+    access = guest_ssh_var('l1_hypervisor', '__guest_ssh_access', dict(inventory_hostname='l1.example.com', ansible_port=2022))
+    assert access == dict(user='nestedkvm', host_key_alias='l1.example.com', address='l1.example.com', port=2022)
