@@ -196,3 +196,22 @@ def test_the_topology_picture_is_what_its_script_draws_and_names_every_host():
                 assert host in texts, (inventory, host)
                 port = (hostvars or {}).get('ansible_port')
                 assert port is None or '127.0.0.1:%d' % port in texts, (inventory, host, port)
+
+
+def test_the_facts_roles_hand_to_each_other_are_described_in_one_place():
+    """Every fact a role sets for the others (set_fact, not private, not guest_ssh's own for its callers) is a row of
+    the README's table, and only the README describes its fields: the roles' READMEs point there."""
+    handed = set()
+    for path in REPO.glob('roles/*/tasks/*.yml'):
+        for task in yaml.safe_load(path.read_text()) or ():
+            for item in [task, *task.get('block', ()), *task.get('rescue', ())]:
+                for name in (item.get('ansible.builtin.set_fact') or {}):
+                    if not name.startswith(('__', 'guest_ssh_')):
+                        handed.add(name)
+    readme = (REPO / 'README.md').read_text()
+    table = readme[readme.index('### What the roles hand to each other'):readme.index('## Modules')]
+    rows = set(re.findall(r'^\| `(\w+)` \|', table, re.M))
+    assert handed == rows == {'l0_host_virt_type', 'l0_host_pool', 'l1_hypervisor_result', 'l2_guests_result'}
+    for role in ('l0_host', 'l1_hypervisor', 'l2_guests'):
+        facts = (REPO / 'roles' / role / 'README.md').read_text().split('### Facts set')[1].split('###')[0]
+        assert 'README.md#what-the-roles-hand-to-each-other' in facts, role
