@@ -215,3 +215,13 @@ def test_the_facts_roles_hand_to_each_other_are_described_in_one_place():
     for role in ('l0_host', 'l1_hypervisor', 'l2_guests'):
         facts = (REPO / 'roles' / role / 'README.md').read_text().split('### Facts set')[1].split('###')[0]
         assert 'README.md#what-the-roles-hand-to-each-other' in facts, role
+
+
+def test_the_layout_page_names_every_plugin_file_and_role_and_nothing_that_is_gone():
+    layout = (REPO / 'docs' / 'layout.md').read_text()
+    listed = set(re.findall(r'^\s+([\w.]+\.py|[\w]+/)\s', layout, re.MULTILINE))
+    files = {p.name for p in (REPO / 'plugins').glob('*/*.py') if p.name != '__init__.py'}
+    roles = {p.name + '/' for p in (REPO / 'roles').iterdir() if p.is_dir()}
+    assert not (files | roles) - listed, 'add to docs/layout.md: %s' % sorted((files | roles) - listed)
+    gone = {name for name in listed if name.endswith('.py')} - files
+    assert not gone, 'docs/layout.md names files that are gone: %s' % sorted(gone)
