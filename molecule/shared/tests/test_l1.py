@@ -39,3 +39,10 @@ def test_nesting_is_not_reloaded_under_a_running_guest(host, as_root):
     assert host.file('/etc/modprobe.d/nestedkvm-%s.conf' % module).contains('nested=1')
     with as_root():
         assert host.check_output('virsh -c qemu:///system list --name') == running
+
+
+def test_sudo_finds_the_guests_own_name(host):
+    # cloud-init's manage_etc_hosts, from the role's seed: no DNS look-up and no warning on each sudo.
+    run = host.run('sudo -n true')
+    assert run.rc == 0 and 'unable to resolve host' not in run.stderr, run.stderr
+    assert host.run('getent hosts "$(hostname)"').rc == 0
