@@ -10,7 +10,9 @@ bench/results.json. Figures (bench/README.md says how to read them):
   lab    site.yml on inventories/local (the `make lab` playbook), cold (no cached image) and warm
          (nothing to change), with its phases; and the warm run against its floor: as many
          ansible.builtin.ping tasks on the same hosts (and through the same delegation) as the warm
-         run ran tasks on hosts.
+         run ran tasks on hosts;
+  baseline  (only with --baseline REV) l1_domain against itself at git revision REV, defining the same
+         domains in interleaved rounds: what a change must not make slower.
 
 Everything runs against the real libvirtd at qemu:///system. Domains made here are named ``nkb-*``
 and removed afterwards; the lab part replaces a lab made by `make lab` and removes it at the end.
@@ -61,34 +63,57 @@ class Bench:
         self.figures[name] = dict(value=value, unit=unit, target=target)
 
     def write(self, path):
+        # The file also holds the soak's results (bench/soak.py) and the figures of parts this run left out: only
+        # this run's own figures are replaced.
+        try:
+            with open(path) as existing:
+                results = json.load(existing)
+        except (OSError, ValueError):
+            results = {}
+        results.update(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), machine=_machine())
+        results.setdefault('figures', {}).update(self.figures)
+        results.setdefault('details', {}).update(self.details)
         with open(path, 'w') as out:
-            json.dump(dict(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), machine=_machine(),
-                           figures=self.figures, details=self.details), out, indent=2, sort_keys=True)
+            json.dump(results, out, indent=2, sort_keys=True)
             out.write('\n')
 
     # -- peer comparison -------------------------------------------------------------------
 
     def peer(self, n_define, n_start):
         xml_file = self._equivalent_xml()
+        tools = dict(ours=dict(playbook='ours.yml'), theirs=dict(playbook='theirs.yml'))
         for state, count in (('present', n_define), ('running', n_start)):
-            samples = {(tool, run): [] for tool in ('ours', 'theirs') for run in ('first', 'rerun')}
-            for round_number in range(self.rounds):
-                tools = ('ours', 'theirs') if round_number % 2 == 0 else ('theirs', 'ours')
-                for tool in tools:
-                    for run in ('first', 'rerun'):
-                        record = ansible('%s.yml' % tool, bench_prefix=PREFIX + tool + '-', bench_state=state,
-                                         bench_count=count, bench_kernel=IDLE_KERNEL, bench_xml_file=xml_file)
-                        tasks = ('Converge', 'Start') if state == 'running' else ('Converge',)
-                        samples[(tool, run)].append(task_seconds(record, tasks))
-                    remove_domains()
             label = 'define' if state == 'present' else 'define_start'
-            named = {'%s_%s' % key: value for key, value in samples.items()}
-            self.details['peer_%s' % label] = dict(count=count, samples=named)
-            for run in ('first', 'rerun'):
-                ours, theirs = statistics.median(samples[('ours', run)]), statistics.median(samples[('theirs', run)])
-                self.figure('peer_%s_%s_ours_s' % (label, run), ours, 's')
-                self.figure('peer_%s_%s_theirs_s' % (label, run), theirs, 's')
-                self.figure('peer_%s_%s_ratio' % (label, run), ours / theirs, 'ours/theirs', target='<= 1.0')
+            self._interleaved('peer_' + label, tools, state, count, 'ours/theirs', bench_xml_file=xml_file)
+
+    def baseline(self, revision, n_define):
+        """This checkout's l1_domain against its own earlier ``revision``, side by side: the same playbook, the
+        collection path switched. What a restructuring must not make slower."""
+        tools = dict(ours=dict(playbook='ours.yml'),
+                     baseline=dict(playbook='ours.yml', env=dict(ANSIBLE_COLLECTIONS_PATH=checkout(revision))))
+        self._interleaved('baseline_define', tools, 'present', n_define, 'ours/baseline')
+        self.details['baseline_define']['revision'] = revision
+
+    def _interleaved(self, label, tools, state, count, unit, **extra_vars):
+        """Medians of ``self.rounds`` rounds, the two tools' order swapped every round, first run and re-run each;
+        the figures ``<label>_<run>_<tool>_s`` and ``<label>_<run>_ratio`` (the first tool over the second)."""
+        names = list(tools)
+        samples = {(tool, run): [] for tool in names for run in ('first', 'rerun')}
+        for round_number in range(self.rounds):
+            for tool in names if round_number % 2 == 0 else names[::-1]:
+                for run in ('first', 'rerun'):
+                    record = ansible(tools[tool]['playbook'], env=tools[tool].get('env'),
+                                     bench_prefix=PREFIX + tool + '-', bench_state=state, bench_count=count,
+                                     bench_kernel=IDLE_KERNEL, **extra_vars)
+                    tasks = ('Converge', 'Start') if state == 'running' else ('Converge',)
+                    samples[(tool, run)].append(task_seconds(record, tasks))
+                remove_domains()
+        self.details[label] = dict(count=count, samples={'%s_%s' % key: value for key, value in samples.items()})
+        for run in ('first', 'rerun'):
+            medians = [statistics.median(samples[(tool, run)]) for tool in names]
+            for tool, median in zip(names, medians):
+                self.figure('%s_%s_%s_s' % (label, run, tool), median, 's')
+            self.figure('%s_%s_ratio' % (label, run), medians[0] / medians[1], unit, target='<= 1.0')
 
     def _equivalent_xml(self):
         """What l1_domain defines for the bench options, as libvirt stored it, with the name as a
@@ -277,6 +302,22 @@ def write_idle_kernel():
     os.chmod(IDLE_KERNEL, 0o644)
 
 
+def checkout(revision):
+    """A collections path holding this repository's ``revision`` as nestedkvm.stack (git archive, kept under
+    .work/bench/baseline by commit, so a second run reuses it)."""
+    commit = subprocess.run(['git', 'rev-parse', '--verify', revision + '^{commit}'], cwd=ROOT, check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    path = os.path.join(BENCH_WORK, 'baseline', commit[:12])
+    collection = os.path.join(path, 'ansible_collections', 'nestedkvm', 'stack')
+    if not os.path.isfile(os.path.join(collection, 'galaxy.yml')):
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(collection)
+        archive = subprocess.run(['git', 'archive', commit, 'plugins', 'meta', 'galaxy.yml'], cwd=ROOT, check=True,
+                                 stdout=subprocess.PIPE).stdout
+        subprocess.run(['tar', '-x', '-C', collection], input=archive, check=True)
+    return path
+
+
 def install_community_libvirt():
     """community.libvirt from the `ansible` wheel on PyPI (Galaxy is not reachable): bench only."""
     target = os.path.join(BENCH_WORK, 'collections')
@@ -302,17 +343,22 @@ def _machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parts = ('peer', 'scale', 'lab')
+    parts = ('peer', 'scale', 'lab', 'baseline')
     # No `choices`: argparse checks an empty positional's default against them, as one value.
-    parser.add_argument('parts', nargs='*', metavar='{peer,scale,lab}', help='what to measure (default: all)')
+    parser.add_argument('parts', nargs='*', metavar='{peer,scale,lab,baseline}',
+                        help='what to measure (default: peer, scale and lab; baseline with --baseline)')
     parser.add_argument('--rounds', type=int, default=3, help='interleaved rounds of the peer comparison')
     parser.add_argument('--no-cold', dest='cold', action='store_false', help='skip the cold lab run')
+    parser.add_argument('--baseline', metavar='REVISION',
+                        help='the part baseline: l1_domain against this git revision of itself (e.g. a tag)')
     parser.add_argument('--output', default=os.path.join(HERE, 'results.json'))
     args = parser.parse_args()
     unknown = sorted(set(args.parts) - set(parts))
     if unknown:
         parser.error('unknown part(s) %s: choose from %s' % (', '.join(unknown), ', '.join(parts)))
-    args.parts = args.parts or parts
+    args.parts = args.parts or [part for part in parts if part != 'baseline' or args.baseline]
+    if 'baseline' in args.parts and not args.baseline:
+        parser.error('the part baseline needs --baseline REVISION')
     os.makedirs(BENCH_WORK, exist_ok=True)
     install_community_libvirt()
     write_idle_kernel()
@@ -323,6 +369,8 @@ def main():
             bench.peer(n_define=20, n_start=5)
         if 'scale' in args.parts:
             bench.scale((10, 50, 200))
+        if 'baseline' in args.parts:
+            bench.baseline(args.baseline, n_define=20)
         if 'lab' in args.parts:
             bench.lab(args.cold)
     finally:
