@@ -12,9 +12,11 @@ SUDO=""
 # libvirt-dev, pkg-config, gcc, python3-dev: build libvirt-python (sdist only).
 # libvirt-daemon-system: libvirtd + RNG schemas (/usr/share/libvirt/schemas) + QEMU driver.
 # qemu-system-x86, qemu-utils, ovmf, swtpm: what real domains (integration tier, lab) run on.
+# passt: the user-mode network backend of libvirt 10.6 and later (a machine switched to bookworm-backports,
+# docs/stacks.md); Debian 12's own libvirt 9.0 does not use it.
 # debootstrap, e2fsprogs: the lab builds its own Debian images; openssh-client: it logs in to them.
 APT_PACKAGES="libvirt-dev pkg-config gcc python3-dev python3-venv libvirt-daemon-system
-  libvirt-clients qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools kmod genisoimage
+  libvirt-clients qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools passt kmod genisoimage
   debootstrap e2fsprogs openssh-client"
 
 missing=""

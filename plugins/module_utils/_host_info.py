@@ -55,7 +55,7 @@ def read_libvirt(uri, hypervisor=False):
     validate_uri(uri)
     result = dict(uri=uri, python_binding=libvirt is not None, reachable=False, error=None, version=None,
                   driver=None, hypervisor_version=None, host_arch=None, domain_types=[], kvm_offered=False,
-                  emulator=None, machine=None)
+                  emulator=None, machine=None, user_network_backends=[], passt_usable=False)
     if hypervisor:
         result['hypervisor'] = None
     if libvirt is None:
@@ -77,7 +77,8 @@ def read_libvirt(uri, hypervisor=False):
         result['hypervisor_version'] = format_version(conn.getVersion())
         host = connection.capabilities
         result.update(host_arch=host.host_arch, domain_types=sorted(host.domain_types),
-                      kvm_offered='kvm' in host.domain_types, emulator=host.emulator, machine=host.machine)
+                      kvm_offered='kvm' in host.domain_types, emulator=host.emulator, machine=host.machine,
+                      user_network_backends=sorted(host.net_backends), passt_usable=host.passt_usable)
         if host.domain_capabilities_error:
             result['error'] = 'domain capabilities: %s' % host.domain_capabilities_error
         if hypervisor:

@@ -204,6 +204,11 @@ kvm_host:
           C(driver) (C(QEMU), C(TEST), ...), C(hypervisor_version), C(host_arch), C(domain_types) (offered for
           x86_64 hvm guests, the only kind the collection defines; sorted), C(kvm_offered), C(emulator) and
           C(machine) (from domain capabilities).
+        - C(user_network_backends), the backends libvirt offers for user-mode interfaces (V(default) is QEMU's
+          SLIRP, V(passt)); libvirt lists them from 10.6 on, so the list is empty before. C(passt_usable) is true
+          where libvirt offers V(passt) and the C(passt) binary is installed on a local host; the domain modules
+          then give user-mode networks libvirt's passt interface instead of QEMU arguments
+          (RV(nestedkvm.stack.l1_domain#module:user_network_backend)).
       type: dict
     qemu:
       description: C(path) of the QEMU binary and its C(version) (null when libvirt did not tell).

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.nestedkvm.stack.plugins.module_utils import _host_info
+from ansible_collections.nestedkvm.stack.plugins.module_utils import _capabilities, _host_info
 from ansible_collections.nestedkvm.stack.plugins.module_utils._cpuinfo import read_cpuinfo
 
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
@@ -86,6 +86,29 @@ def test_read_libvirt_qemu_kvm(monkeypatch, stored):
     assert lv['domain_types'] == ['kvm', 'qemu'] and lv['kvm_offered'] is True
     assert lv['emulator'] == '/usr/bin/qemu-system-x86_64' and lv['machine'] == 'pc-q35-7.2'
     assert lv['error'] is None
+    # libvirt 9.0 lists no backends for user-mode interfaces.
+    assert lv['user_network_backends'] == [] and lv['passt_usable'] is False
+
+
+class OffersPasst(FakeConn):
+    """A libvirt 10.6 or later, whose domain capabilities list the backends of user-mode interfaces."""
+
+    def getURI(self):  # noqa: N802
+        return 'qemu:///system'
+
+    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):  # noqa: N802
+        return super().getDomainCapabilities(emulator, arch, machine, virttype, flags).replace(
+            '</domainCapabilities>', "<devices><interface supported='yes'><enum name='backendType'><value>default</value>"
+                                     "<value>passt</value></enum></interface></devices></domainCapabilities>")
+
+
+@pytest.mark.parametrize('installed', [True, False])
+def test_read_libvirt_reports_passt_and_whether_it_is_installed(monkeypatch, stored, installed):
+    # What the l0_host role installs passt by. which() stands in for a host with and without the binary.
+    monkeypatch.setattr(_host_info.libvirt, 'open', lambda uri: OffersPasst(stored))
+    monkeypatch.setattr(_capabilities.shutil, 'which', lambda name, path=None: '/usr/bin/passt' if installed else None)
+    lv = _host_info.read_libvirt('qemu:///system')
+    assert lv['user_network_backends'] == ['default', 'passt'] and lv['passt_usable'] is installed
 
 
 # ---------------------------------------------------------------------------------------------------------------
