@@ -190,7 +190,8 @@ options:
         description:
           - V(network) (a libvirt network), V(bridge) (a host bridge) or V(user) (user-mode networking, no
             host set-up, outgoing traffic is NATed by QEMU or passt, incoming only through O(networks[].forwards)).
-          - V(user) is libvirt's passt backend where the host's libvirt and passt support it, else a QEMU netdev in
+          - V(user) is libvirt's passt backend where the host's libvirt and passt support it (and the host has an IPv4
+            default route, without which passt gives the guest no address), else a QEMU netdev in
             the domain's C(<qemu:commandline>); the choice is automatic and returned as RV(user_network_backend).
         type: str
         choices: [network, bridge, user]

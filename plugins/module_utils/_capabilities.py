@@ -72,23 +72,39 @@ def _expanded_cpu_features(conn, caps_root):
     return {f.get('name') for f in _root(expanded).iter('feature') if f.get('policy') in (None, 'require')}
 
 
-def _passt_on_path(uri):
-    # libvirt starts passt from its PATH when the domain starts: only known for a local qemu URI.
+# The host's IPv4 routes: passt gives its guests the host's address and default gateway by DHCP, and no lease at all
+# on a host without a default route (measured: passt 0.0~git20250503 in an L1 on QEMU's restricted user network,
+# which hands out no router; docs/stacks.md). Its port forwards then lead nowhere.
+ROUTE_TABLE = '/proc/net/route'
+
+
+def _has_ipv4_default_route():
+    try:
+        with open(ROUTE_TABLE) as routes:
+            return any(fields[1:2] == ['00000000'] for fields in (line.split() for line in routes))
+    except OSError:
+        return False
+
+
+def _passt_ready(uri):
+    """passt can serve a guest on the host behind ``uri``: it is on libvirt's PATH (libvirt starts it when the domain
+    starts) and the host has an IPv4 default route. Only known for a local qemu URI."""
     return uri != TEST_URI and is_local_uri(uri) and bool(
-        shutil.which('passt', path=os.pathsep.join([os.environ.get('PATH', ''), '/usr/local/bin', '/usr/bin'])))
+        shutil.which('passt', path=os.pathsep.join([os.environ.get('PATH', ''), '/usr/local/bin', '/usr/bin']))
+    ) and _has_ipv4_default_route()
 
 
 class HostCapabilities:
     """What the host behind a connection offers, read from libvirt (works for remote URIs too)."""
 
     def __init__(self, domain_types, vendor, cpu_features, cpus=None, memory=None, read_kvm_nesting=None,
-                 net_backends=(), passt_installed=False, host_arch=None, model=None, emulator=None, machine=None,
+                 net_backends=(), passt_ready=False, host_arch=None, model=None, emulator=None, machine=None,
                  domain_capabilities_error=None):
         self.domain_types = frozenset(domain_types)  # for x86_64 hvm guests
         # Backends libvirt offers for user-mode interfaces ('default' is QEMU's SLIRP); libvirt lists them in its
         # domain capabilities from 10.6 on, so it is empty before (and for drivers with no domain type).
         self.net_backends = frozenset(net_backends)
-        self.passt_installed = passt_installed
+        self.passt_ready = passt_ready  # see _passt_ready
         self.vendor = vendor  # 'intel', 'amd' or None
         self.model = model  # the host CPU's model name, None when libvirt names none
         self.cpu_features = frozenset(cpu_features)
@@ -117,7 +133,7 @@ class HostCapabilities:
         return cls(facts['domain_types'], facts['vendor'], _expanded_cpu_features(conn, _root(xml)), cpus=cpus,
                    memory=memory_mib * 1024 ** 2, read_kvm_nesting=lambda: read_kvm_nesting(conn),
                    net_backends=domcaps['net_backends'],
-                   passt_installed='passt' in domcaps['net_backends'] and _passt_on_path(conn.getURI()),
+                   passt_ready='passt' in domcaps['net_backends'] and _passt_ready(conn.getURI()),
                    host_arch=facts['host_arch'], model=facts['model'], emulator=domcaps['path'] or facts['emulator'],
                    machine=domcaps['machine'], domain_capabilities_error=error)
 
@@ -137,4 +153,4 @@ class HostCapabilities:
     @property
     def passt_usable(self):
         """libvirt can give a user-mode interface the passt backend, with its port forwards (docs/stacks.md)."""
-        return 'passt' in self.net_backends and self.passt_installed
+        return 'passt' in self.net_backends and self.passt_ready

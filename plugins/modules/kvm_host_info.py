@@ -206,7 +206,8 @@ kvm_host:
           C(machine) (from domain capabilities).
         - C(user_network_backends), the backends libvirt offers for user-mode interfaces (V(default) is QEMU's
           SLIRP, V(passt)); libvirt lists them from 10.6 on, so the list is empty before. C(passt_usable) is true
-          where libvirt offers V(passt) and the C(passt) binary is installed on a local host; the domain modules
+          where libvirt offers V(passt), the C(passt) binary is installed on a local host and the host has an IPv4
+          default route (passt gives its guests no address without one); the domain modules
           then give user-mode networks libvirt's passt interface instead of QEMU arguments
           (RV(nestedkvm.stack.l1_domain#module:user_network_backend)).
       type: dict

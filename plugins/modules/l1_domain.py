@@ -121,9 +121,10 @@ user_network_backend:
   description:
     - How the domain's user-mode networks (O(networks[].type=user)) are made. C(passt) - libvirt's own interface
       with the passt backend and a C(portForward) bound to 127.0.0.1 per forward, where libvirt lists passt in its
-      domain capabilities (libvirt 10.6 and later), passt is installed and no user network asks for
-      O(networks[].restrict). C(qemu-commandline) - a QEMU C(-netdev user) with C(hostfwd) on 127.0.0.1 in the
-      domain's C(<qemu:commandline>), which libvirt marks as tainted (C(custom-argv)). Null without user-mode networks.
+      domain capabilities (libvirt 10.6 and later), passt is installed, the host has an IPv4 default route (passt
+      gives its guests no address without one) and no user network asks for O(networks[].restrict).
+      C(qemu-commandline) - a QEMU C(-netdev user) with C(hostfwd) on 127.0.0.1 in the domain's C(<qemu:commandline>),
+      which libvirt marks as tainted (C(custom-argv)). Null without user-mode networks.
     - A host that gains passt support moves its domains to it on the next run (a change of the definition, taken at
       the next boot).
   returned: unless O(state=absent)

@@ -293,7 +293,7 @@ def our_definition(driver_parses_passt):
                        forwards=[dict(host_port=host, guest_port=guest, protocol='tcp') for host, guest in forwards])
         params.update(name=name, virt_type='qemu', nested=level == 1, networks=[network] if forwards else [],
                       access=dict(dict(user=None, host_key_alias=None, address=None, port=22), **access) if access else None)
-        host = HostCapabilities({'kvm', 'qemu'}, 'amd', set(), net_backends={'default', 'passt'}, passt_installed=True)
+        host = HostCapabilities({'kvm', 'qemu'}, 'amd', set(), net_backends={'default', 'passt'}, passt_ready=True)
         spec = DomainSpec.from_params(params, host, level=level, profile='hypervisor' if level == 1 else 'linux')
         root = _domain_xml.build(spec, [], uuid=str(uuid.uuid4()))
         if passt and not driver_parses_passt:

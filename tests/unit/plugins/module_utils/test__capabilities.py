@@ -119,20 +119,36 @@ class ReportsNetworkBackends(AnswersEveryDomainType):
                 "<value>default</value><value>passt</value></enum></interface></devices></domainCapabilities>" % virttype)
 
 
-@pytest.mark.parametrize('uri, installed, usable', [
-    ('qemu:///system', True, True),
-    ('qemu:///system', False, False),  # libvirt finds no passt to start
-    ('qemu+ssh://l0/system', True, False),  # whether the remote host has passt is not known here
+ROUTES = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n'
+DEFAULT_ROUTE = 'eth0\t00000000\t0202000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n'
+LINK_ROUTE = 'eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n'
+
+
+@pytest.mark.parametrize('uri, installed, routes, usable', [
+    ('qemu:///system', True, DEFAULT_ROUTE + LINK_ROUTE, True),
+    ('qemu:///system', False, DEFAULT_ROUTE, False),  # libvirt finds no passt to start
+    ('qemu+ssh://l0/system', True, DEFAULT_ROUTE, False),  # whether the remote host has passt is not known here
+    # An L1 on QEMU's restricted user network has no default route: passt would give its guests no address.
+    ('qemu:///system', True, LINK_ROUTE, False),
 ])
-def test_passt_is_usable_where_libvirt_lists_it_and_the_host_has_it(monkeypatch, uri, installed, usable):
-    # passt is not installed on this machine: which() stands in for a host that has it or not.
+def test_passt_is_usable_where_libvirt_lists_it_and_the_host_can_run_it(monkeypatch, tmp_path, uri, installed, routes,
+                                                                         usable):
+    # passt is not installed on this machine: which() stands in for a host that has it or not, a route table file
+    # for the host's routes.
     monkeypatch.setattr(_capabilities.shutil, 'which', lambda name, path=None: '/usr/bin/passt' if installed else None)
+    (tmp_path / 'route').write_text(ROUTES + routes)
+    monkeypatch.setattr(_capabilities, 'ROUTE_TABLE', str(tmp_path / 'route'))
     with Connection('test:///default') as connection:
         conn = ReportsNetworkBackends(connection.conn, qemu_host_capabilities('qemu', 'kvm'))
         conn.getURI = lambda: uri
         capabilities = HostCapabilities.probe(conn)
     assert capabilities.net_backends == frozenset({'default', 'passt'})
     assert capabilities.passt_usable is usable
+
+
+def test_a_host_without_a_route_table_has_no_default_route(monkeypatch, tmp_path):
+    monkeypatch.setattr(_capabilities, 'ROUTE_TABLE', str(tmp_path / 'missing'))
+    assert _capabilities._has_ipv4_default_route() is False
 
 
 def test_without_the_list_passt_is_not_used(monkeypatch):

@@ -21,7 +21,7 @@ AMD_KVM = HostCapabilities({'kvm', 'qemu'}, 'amd', {'svm', 'npt'})
 NO_VT = HostCapabilities({'kvm', 'qemu'}, 'intel', set())  # like this machine: /dev/kvm, no vmx/svm
 # libvirt 10.6 or later listing the passt backend in its domain capabilities, with passt installed.
 PASST = HostCapabilities({'kvm', 'qemu'}, 'intel', {'vmx', 'ept'}, net_backends={'default', 'passt'},
-                         passt_installed=True)
+                         passt_ready=True)
 
 
 @pytest.fixture(scope='module')

@@ -103,10 +103,11 @@ class OffersPasst(FakeConn):
 
 
 @pytest.mark.parametrize('installed', [True, False])
-def test_read_libvirt_reports_passt_and_whether_it_is_installed(monkeypatch, stored, installed):
+def test_read_libvirt_reports_passt_and_whether_it_is_usable(monkeypatch, stored, installed):
     # What the l0_host role installs passt by. which() stands in for a host with and without the binary.
     monkeypatch.setattr(_host_info.libvirt, 'open', lambda uri: OffersPasst(stored))
     monkeypatch.setattr(_capabilities.shutil, 'which', lambda name, path=None: '/usr/bin/passt' if installed else None)
+    monkeypatch.setattr(_capabilities, '_has_ipv4_default_route', lambda: True)
     lv = _host_info.read_libvirt('qemu:///system')
     assert lv['user_network_backends'] == ['default', 'passt'] and lv['passt_usable'] is installed
 

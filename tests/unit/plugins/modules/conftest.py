@@ -43,7 +43,7 @@ def passt_host(monkeypatch, driver_parses_passt):
     def with_passt(cls, conn):
         capabilities = probe(cls, conn)
         capabilities.net_backends = frozenset({'default', 'passt'})
-        capabilities.passt_installed = True
+        capabilities.passt_ready = True
         return capabilities
 
     monkeypatch.setattr(HostCapabilities, 'probe', classmethod(with_passt))
