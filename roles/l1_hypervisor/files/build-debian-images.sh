@@ -106,6 +106,14 @@ Name=en*
 
 [Network]
 DHCP=yes
+
+# QEMU's user network with restrict=on (the lab's) hands out no router, and passt serves its guests no DHCP lease
+# on a host without a default route: an L1 on passt's side would leave its L2s without an address. So a fallback
+# default route to QEMU's gateway; restrict=on still drops whatever leaves, and a router from DHCP (metric 1024) wins.
+[Route]
+Gateway=10.0.2.2
+GatewayOnLink=yes
+Metric=4096
 NET
 chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
 cat >"$root/etc/cloud/cloud.cfg.d/90-nestedkvm.cfg" <<'CFG'
