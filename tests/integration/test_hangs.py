@@ -93,3 +93,18 @@ def test_the_wait_ends_at_once_when_the_guest_is_destroyed(run_playbook, playboo
     assert done.returncode != 0 and time.monotonic() - started < 60, done.stdout
     assert "guest '%s' stopped while waiting for SSH" % NAME in done.stdout
     assert 'is shutoff (destroyed)' in done.stdout
+
+
+def test_an_answering_l1_is_not_restarted_for_a_guest_that_did_not_answer(playbook, system):
+    # A guest that booted slowly once made the l2_guests role restart its emulated L1, which had answered all along.
+    try:
+        playbook('l2_diagnosis.yml')
+    finally:
+        for name in (PREFIX + 'diag-l1', PREFIX + 'diag-l2'):
+            try:
+                domain = system.lookupByName(name)
+            except libvirt.libvirtError:
+                continue
+            if domain.isActive():
+                domain.destroy()
+            domain.undefine()
