@@ -5,8 +5,8 @@ For every guest the inventory puts on the host: the backend the module chose, re
 marks, from the domain's log since its last start ("Domain id=N is tainted: REASON") and from `virsh dominfo`
 ("Messages: tainted: ..."). Each is printed (the scenario runs pytest with -rP, so the lines are in its output).
 libvirt marks custom-argv exactly where the QEMU netdev is in use: never on passt, and always on the netdev (else
-this check would not see a taint that is there). Where the host offers passt, only a restricted network (which passt
-cannot give) may be on the netdev.
+this check would not see a taint that is there). Where the host offers passt (and has the IPv4 default route passt
+needs), only a restricted network (which passt cannot give) may be on the netdev.
 """
 
 import contextlib
@@ -72,7 +72,9 @@ def test_user_networks_are_tainted_only_on_the_qemu_netdev(host):
     root = contextlib.nullcontext if host.user().name == 'root' else host.sudo
     with root():
         virsh = 'virsh -c qemu:///system '
-        offers_passt = host.exists('passt') and '<value>passt</value>' in host.check_output(virsh + 'domcapabilities')
+        # As the modules decide: libvirt lists passt, the binary is there, and the host has an IPv4 default route.
+        offers_passt = (host.exists('passt') and '<value>passt</value>' in host.check_output(virsh + 'domcapabilities')
+                        and bool(host.check_output('ip -4 route show default').strip()))
         versions = dict(line.split(': ', 1) for line in host.check_output(virsh + 'version --daemon').splitlines()
                         if ': ' in line)
         stack = 'libvirt %s, %s' % (versions.get('Running against daemon'), versions.get('Running hypervisor'))
