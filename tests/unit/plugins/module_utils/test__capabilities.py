@@ -131,8 +131,8 @@ LINK_ROUTE = 'eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n'
     # An L1 on QEMU's restricted user network has no default route: passt would give its guests no address.
     ('qemu:///system', True, LINK_ROUTE, False),
 ])
-def test_passt_is_usable_where_libvirt_lists_it_and_the_host_can_run_it(monkeypatch, tmp_path, uri, installed, routes,
-                                                                         usable):
+def test_passt_is_usable_where_libvirt_lists_it_and_the_host_can_run_it(
+        monkeypatch, tmp_path, uri, installed, routes, usable):
     # passt is not installed on this machine: which() stands in for a host that has it or not, a route table file
     # for the host's routes.
     monkeypatch.setattr(_capabilities.shutil, 'which', lambda name, path=None: '/usr/bin/passt' if installed else None)
