@@ -46,6 +46,14 @@ if [ "${1:-}" = revert ]; then
     say "apt-get install ${changes[*]}"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
       "${changes[@]}"
+    # Files libvirt 11 had moved into the packages just removed (its schemas, now libvirt0's again) went with them:
+    # installing the old versions once more puts them back.
+    reinstall=()
+    for change in "${changes[@]}"; do
+      case "$change" in *=*) reinstall+=("$change") ;; esac
+    done
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --reinstall \
+      "${reinstall[@]}"
     stop_daemons
   fi
   if [ -e "$SOURCES" ]; then
