@@ -20,17 +20,21 @@ NAME = PREFIX + 'hang'
 CONSOLE_LOG = '/var/log/libvirt/qemu/%s-serial.log' % NAME
 
 
+# The domains of this file's tests, removed after each: other tests compare every domain of the tier's prefix.
+DOMAINS = (NAME, PREFIX + 'diag-l1', PREFIX + 'diag-l2')
+
+
 @pytest.fixture(autouse=True)
 def gone_afterwards(system):
-    """Other tests compare every domain of the tier's prefix: this one's must not outlive its test."""
     yield
-    try:
-        domain = system.lookupByName(NAME)
-    except libvirt.libvirtError:
-        return
-    if domain.isActive():
-        domain.destroy()
-    domain.undefine()
+    for name in DOMAINS:
+        try:
+            domain = system.lookupByName(name)
+        except libvirt.libvirtError:
+            continue
+        if domain.isActive():
+            domain.destroy()
+        domain.undefine()
 
 
 def cached_kernel():
@@ -95,16 +99,6 @@ def test_the_wait_ends_at_once_when_the_guest_is_destroyed(run_playbook, playboo
     assert 'is shutoff (destroyed)' in done.stdout
 
 
-def test_an_answering_l1_is_not_restarted_for_a_guest_that_did_not_answer(playbook, system):
+def test_an_answering_l1_is_not_restarted_for_a_guest_that_did_not_answer(playbook):
     # A guest that booted slowly once made the l2_guests role restart its emulated L1, which had answered all along.
-    try:
-        playbook('l2_diagnosis.yml')
-    finally:
-        for name in (PREFIX + 'diag-l1', PREFIX + 'diag-l2'):
-            try:
-                domain = system.lookupByName(name)
-            except libvirt.libvirtError:
-                continue
-            if domain.isActive():
-                domain.destroy()
-            domain.undefine()
+    playbook('l2_diagnosis.yml')
