@@ -99,13 +99,13 @@ class Bench:
         the figures ``<label>_<run>_<tool>_s`` and ``<label>_<run>_ratio`` (the first tool over the second)."""
         names = list(tools)
         samples = {(tool, run): [] for tool in names for run in ('first', 'rerun')}
+        tasks = ('Converge', 'Start') if state == 'running' else ('Converge',)
         for round_number in range(self.rounds):
             for tool in names if round_number % 2 == 0 else names[::-1]:
                 for run in ('first', 'rerun'):
                     record = ansible(tools[tool]['playbook'], env=tools[tool].get('env'),
                                      bench_prefix=PREFIX + tool + '-', bench_state=state, bench_count=count,
                                      bench_kernel=IDLE_KERNEL, **extra_vars)
-                    tasks = ('Converge', 'Start') if state == 'running' else ('Converge',)
                     samples[(tool, run)].append(task_seconds(record, tasks))
                 remove_domains()
         self.details[label] = dict(count=count, samples={'%s_%s' % key: value for key, value in samples.items()})

@@ -39,6 +39,8 @@ if [ "${1:-}" = revert ]; then
   changes=()
   while read -r package version; do
     previous=$(awk -v p="$package" '$1 == p {print $2; exit}' "$BEFORE" 2>/dev/null || true)
+    # A backport the machine had before the switch, at the same version, is not the switch's to undo.
+    if [ "$previous" = "$version" ]; then continue; fi
     if [ -n "$previous" ]; then changes+=("$package=$previous"); else changes+=("$package-"); fi
   done < <(dpkg-query -W -f '${db:Status-Abbrev} ${Package} ${Version}\n' | awk '$1 == "ii" && $3 ~ /~bpo/ {print $2, $3}')
   if [ ${#changes[@]} -gt 0 ]; then
