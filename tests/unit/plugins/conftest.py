@@ -26,6 +26,7 @@ import libvirt
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _dev_kvm, _hostfs
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_URI
 
 INTEL_CPUINFO = """processor\t: {n}
 vendor_id\t: GenuineIntel
@@ -57,7 +58,6 @@ flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr lm{extra}
 
 CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO, 'intel-no-vt': INTEL_NO_VT_CPUINFO}
 
-TEST_URI = 'test:///default'
 KVM_GID = 108
 QEMU_UID = 64055
 

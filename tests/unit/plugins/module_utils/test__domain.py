@@ -3,6 +3,8 @@ on libvirt's test driver: its plan is the one source of changed, diff, actions a
 predicts exactly what the real run then does and reports; options are all checked (against the host's capabilities
 only) before any domain, pool or volume is looked up; a failure part-way is undone."""
 
+from functools import partial
+
 import libvirt
 import pytest
 
@@ -13,17 +15,10 @@ from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain import DomainManager, DomainPlan
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_spec import domain_argument_spec, module_profile
 from ansible_collections.nestedkvm.stack.plugins.module_utils._errors import NestedKvmError, OptionError
-
-TEST_URI = 'test:///default'
-TEST_POOL = 'default-pool'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_POOL, domain_args
 
 
-def args(**overrides):
-    values = dict(name='dom', uri=TEST_URI, virt_type='qemu', memory='1GiB',
-                  disks=[dict(name='root', pool=TEST_POOL, size='4GiB')],
-                  networks=[dict(type='network', source='default')])
-    values.update(overrides)
-    return values
+args = partial(domain_args, name='dom')
 
 
 def run(values, level=1, check=False, diff=True):

@@ -13,8 +13,7 @@ import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _domain_health
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection, is_local_uri
-
-TEST_URI = 'test:///default'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_URI
 
 
 def stat_line(pid, state='R', ticks=(100, 50), threads=7):

@@ -2,24 +2,20 @@
 options for the level, the profile it hands the engine, its failures reported, and the diff returned only in diff
 mode. Run in-process on libvirt's test driver by tests/conftest.py's run_module, with a main() of its own."""
 
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._module import run_domain_module
-
-TEST_URI = 'test:///default'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import domain_args
 
 
 def domain_module(level=1):
     return SimpleNamespace(main=lambda: run_domain_module(level))
 
 
-def args(**overrides):
-    base = dict(name='host15-vm', uri=TEST_URI, virt_type='auto', memory='1GiB',
-                disks=[dict(name='root', pool='default-pool', size='4GiB')], networks=[dict(type='network', source='default')])
-    base.update(overrides)
-    return base
+args = partial(domain_args, name='host15-vm', virt_type='auto')
 
 
 def test_a_run_defines_and_returns_the_diff_only_in_diff_mode(run_module, hypervisor):

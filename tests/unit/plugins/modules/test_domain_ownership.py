@@ -9,9 +9,7 @@ from lxml import etree
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._domain_xml import NK_NS
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain, l2_domain
-
-TEST_URI = 'test:///default'
-TEST_POOL = 'default-pool'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_POOL, TEST_URI
 
 
 def args(**overrides):

@@ -4,8 +4,7 @@ action plugin with its progress lines, runs through ansible-playbook in tests/in
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.modules import domain_status, domain_wait
-
-TEST_URI = 'test:///default'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_URI
 
 
 @pytest.fixture

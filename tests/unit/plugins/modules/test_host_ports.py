@@ -18,8 +18,7 @@ import pytest
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _loopback_ports
 from ansible_collections.nestedkvm.stack.plugins.module_utils._connection import Connection
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain
-
-TEST_URI = 'test:///default'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_URI
 
 
 @pytest.fixture(autouse=True)

@@ -1,23 +1,18 @@
 """l1_domain's main() against libvirt's test driver: lifecycle, idempotence, check mode, diff,
 bad input (which must leave nothing behind) and storage ownership."""
 
+from functools import partial
+
 import libvirt
 import pytest
 import yaml
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils._capabilities import HostCapabilities
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain, l2_domain
-
-TEST_URI = 'test:///default'
-TEST_POOL = 'default-pool'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_POOL, domain_args
 
 
-def args(**overrides):
-    values = dict(name='l1a', uri=TEST_URI, virt_type='qemu', memory='1GiB',
-                  disks=[dict(name='root', pool=TEST_POOL, size='4GiB')],
-                  networks=[dict(type='network', source='default')])
-    values.update(overrides)
-    return values
+args = partial(domain_args, name='l1a')
 
 
 def test_lifecycle_is_idempotent_at_every_step(run_module, hypervisor):

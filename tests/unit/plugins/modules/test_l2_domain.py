@@ -3,9 +3,8 @@
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.modules import l2_domain
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_POOL, TEST_URI
 
-TEST_URI = 'test:///default'
-TEST_POOL = 'default-pool'
 
 # A windows11 guest needs 4 GiB; the test driver's host has 3 GiB (see roomy_host).
 pytestmark = pytest.mark.usefixtures('roomy_host')

@@ -23,8 +23,7 @@ import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.module_utils import _hostfs
 from ansible_collections.nestedkvm.stack.plugins.modules import kvm_host_info, l1_domain, l2_domain
-
-TEST_URI = 'test:///default'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_URI
 
 
 def _kvm_host(kind, module, nested):

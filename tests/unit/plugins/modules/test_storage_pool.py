@@ -4,8 +4,8 @@ check mode, diff, a pool that exists elsewhere, and absent keeping the volumes."
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.modules import storage_pool
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_URI
 
-TEST_URI = 'test:///default'
 UNREACHABLE_URI = 'qemu+tls://127.0.0.1:1/system'  # a URI the collection opens, where nothing listens
 
 

@@ -5,9 +5,7 @@ once let a storage pool with a newline in its name be created)."""
 import pytest
 
 from ansible_collections.nestedkvm.stack.plugins.modules import l1_domain, l2_domain, storage_pool
-
-TEST_URI = 'test:///default'
-TEST_POOL = 'default-pool'
+from ansible_collections.nestedkvm.stack.tests.unit.plugins.driver import TEST_POOL, TEST_URI
 
 
 def domain_args(**overrides):
