@@ -187,8 +187,11 @@ def set_kvm_amd(parameters):
     conf = '/etc/modprobe.d/nestedkvm-soak.conf'
     write = ('echo %s | sudo tee %s >/dev/null' % (shlex.quote('options kvm_amd ' + parameters), conf) if parameters
              else 'sudo rm -f %s' % conf)
-    code, output = l1_ssh('%s && sudo modprobe -r kvm_amd && sudo modprobe kvm_amd && grep . '
-                          '/sys/module/kvm_amd/parameters/*' % write, timeout=120)
+    # The l0_host role's KVM hold keeps the module in use: released for the reload, held again after it.
+    hold = 'sudo systemctl %s nestedkvm-kvm-hold 2>/dev/null || true'
+    code, output = l1_ssh('%s && { %s; } && sudo modprobe -r kvm_amd && sudo modprobe kvm_amd && { %s; } && '
+                          % (write, hold % 'stop', hold % 'start') +
+                          'grep . /sys/module/kvm_amd/parameters/*', timeout=120)
     print(output, flush=True)
     if code != 0:
         sys.exit('soak: could not reload kvm_amd in the L1 with %r' % parameters)

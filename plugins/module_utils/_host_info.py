@@ -121,9 +121,14 @@ def read_hypervisor(connection):
 
 # What only the machine the module runs on can tell (its /proc, /sys, /dev/kvm, /etc): unknown when the facts come
 # from libvirt alone.
-LOCAL_ONLY_FACTS = ('cpu_vendor_id', 'kvm_modules', 'kvm_second_level_paging', 'dev_kvm', 'kvm_users', 'qemu_user',
-                    'qemu_user_can_open_kvm', 'qemu_user_hint', 'dev_kvm_owner', 'dev_kvm_group', 'dev_kvm_mode')
+LOCAL_ONLY_FACTS = ('cpu_vendor_id', 'cpu_emulated', 'kvm_modules', 'kvm_second_level_paging', 'dev_kvm', 'kvm_users',
+                    'qemu_user', 'qemu_user_can_open_kvm', 'qemu_user_hint', 'dev_kvm_owner', 'dev_kvm_group',
+                    'dev_kvm_mode')
 
+
+# The model name QEMU gives the CPU it emulates (TCG, -cpu max or host-model): this host is a VM run without
+# hardware virtualization one level down, where some kernel features misbehave (docs/known-issues.md).
+TCG_CPU_MODEL = 'QEMU TCG CPU'
 
 LOOPBACK_NAMES = ('localhost', '127.0.0.1', '::1')
 
@@ -154,6 +159,7 @@ def gather_host_facts(uri, host_facts='auto'):
         cpu_vendor=cpu.vendor,
         cpu_vendor_id=cpu.vendor_id,
         cpu_model=cpu.model_name,
+        cpu_emulated=TCG_CPU_MODEL in (cpu.model_name or ''),
         hardware_virtualization=cpu.hardware_virtualization,
         virtualization_flag=cpu.virt_flag,
         ept=cpu.ept,

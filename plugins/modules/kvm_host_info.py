@@ -105,6 +105,14 @@ kvm_host:
     cpu_model:
       description: The CPU's model name.
       type: str
+    cpu_emulated:
+      description:
+        - This host's CPU is one QEMU emulates (model name C(QEMU TCG CPU)), so the host is a VM whose own host has no
+          hardware virtualization, such as an L1 on an emulated L0. Guests it runs are slow, and the kernel's live
+          code patching can fault there (the l0_host role's C(l0_host_hold_kvm)).
+        - Null when judged from libvirt alone (a remote URI). An emulated named model (e.g. C(EPYC)) is not recognised.
+      type: bool
+      sample: false
     hardware_virtualization:
       description: The CPU offers C(vmx) (Intel VT-x) or C(svm) (AMD-V).
       type: bool

@@ -56,7 +56,15 @@ model name\t: Intel(R) Xeon(R) Processor
 flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr lm{extra}
 """
 
-CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO, 'intel-no-vt': INTEL_NO_VT_CPUINFO}
+# The lab's L1 (2026-12-02): the CPU QEMU emulates under TCG for an L1 on an emulated L0, AMD-V included.
+TCG_CPUINFO = """processor\t: {n}
+vendor_id\t: AuthenticAMD
+model name\t: QEMU TCG CPU version 2.5+
+flags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr svm npt lm{extra}
+"""
+
+CPUINFO = {'intel': INTEL_CPUINFO, 'amd': AMD_CPUINFO, 'none': NONE_CPUINFO, 'intel-no-vt': INTEL_NO_VT_CPUINFO,
+           'tcg': TCG_CPUINFO}
 
 KVM_GID = 108
 QEMU_UID = 64055

@@ -36,7 +36,7 @@ def test_intel_bare_metal_with_nesting(run_module, fake_host, monkeypatch):
     fake_host.write('/sys/class/dmi/id/product_name', 'PowerEdge R740\n')
     fake_host.guest(4242, name='l1-hypervisor')
     host = facts(run_module)
-    assert host['cpu_vendor'] == 'intel'
+    assert host['cpu_vendor'] == 'intel' and host['cpu_emulated'] is False
     assert host['hardware_virtualization'] is True and host['virtualization_flag'] == 'vmx'
     assert host['ept'] is True and host['npt'] is False
     assert host['kvm_module'] == 'kvm_intel' and host['nested'] is True
@@ -65,6 +65,15 @@ def test_amd_vm_with_nesting_off_and_root_only_dev_kvm(run_module, fake_host, mo
     assert host['can_run_nested_guests'] is False
     assert host['recommended_virt_type'] == 'kvm'
     assert any('kvm_nested_param' in r for r in host['reasons'])
+
+
+def test_an_l1_on_an_emulated_l0_says_its_cpu_is_emulated(run_module, fake_host, monkeypatch):
+    """The lab's L1: QEMU TCG's CPU with AMD-V, kvm_amd nesting on."""
+    monkeypatch.setattr(_host_info, 'read_libvirt', _kvm_libvirt)
+    fake_host.cpu('tcg', hypervisor=True).users().dev_kvm().module('kvm').module('kvm_amd', nested='1')
+    host = facts(run_module)
+    assert host['cpu_emulated'] is True and host['cpu_vendor'] == 'amd' and host['nested'] is True
+    assert host['is_virtual_machine'] is True and host['can_run_nested_guests'] is True
 
 
 def test_cpu_without_virtualization(run_module, fake_host):
@@ -160,7 +169,7 @@ def test_remote_uri_is_judged_from_libvirt_alone(run_module, intel_here, remote_
     assert remote_l0 == [REMOTE_URI]  # one connection, to the remote host
     assert host['facts_source'] == 'libvirt'
     assert host['cpu_vendor'] == 'amd' and host['virtualization_flag'] == 'svm' and host['npt'] is True
-    assert host['kvm_module'] == 'kvm_amd' and host['nested'] is True
+    assert host['kvm_module'] == 'kvm_amd' and host['nested'] is True and host['cpu_emulated'] is None
     assert host['can_run_nested_guests'] is True and host['recommended_virt_type'] == 'kvm'
     # nothing of this (Intel) machine: its /dev/kvm was not even probed
     assert intel_here.probe_calls == []
