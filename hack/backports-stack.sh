@@ -3,8 +3,9 @@
 # QEMU 10.0), the generation Debian 13 and Ubuntu 24.04 users run, and back:
 #   hack/backports-stack.sh          # switch (idempotent: a second run installs nothing)
 #   hack/backports-stack.sh revert   # back to the packages the machine had before the switch
-# How `.ci/run` is proven on both stacks (docs/stacks.md, "Proving both stacks in CI"); not part of
-# `make test`: which stack a machine runs is its owner's decision. Running VMs are not touched; stop them first.
+#   hack/backports-stack.sh other CMD...  # CMD on the stack the machine does not run, then back to its own
+# `.ci/run` runs the integration tests with `other` (docs/stacks.md, "Proving both stacks in CI"); `make test`
+# never switches. Running VMs are not touched; stop them first.
 # The switch adds an apt source for bookworm-backports with the URI of the machine's own bookworm entry,
 # records every installed package's version, and installs the stack's packages from backports. Either way
 # the running libvirtd and virtlogd are stopped, so the next `make` starts the installed ones (hack/libvirtd.sh).
@@ -21,8 +22,7 @@ PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvi
 say() { echo "backports-stack: $*"; }
 stop_daemons() {
   # The old daemons keep running from their replaced binaries until stopped.
-  $SUDO pkill -x libvirtd || true
-  $SUDO pkill -x virtlogd || true
+  "$(dirname "$0")/libvirtd.sh" stop
 }
 report() {
   say "libvirt $(dpkg-query -W -f '${Version}' libvirt-daemon-system), QEMU $(dpkg-query -W -f '${Version}' qemu-system-x86)"
@@ -32,6 +32,24 @@ report() {
   echo "backports-stack: this is for Debian 12 (bookworm) machines" >&2
   exit 2
 }
+
+on_backports() { dpkg-query -W -f '${Version}' libvirt-daemon-system 2>/dev/null | grep -q '~bpo'; }
+
+if [ "${1:-}" = other ]; then
+  shift
+  [ $# -gt 0 ] || { echo "backports-stack: other needs a command to run" >&2; exit 2; }
+  if on_backports; then there=(revert) home=(); else there=() home=(revert); fi
+  "$0" "${there[@]}"
+  say "running on the other stack: $*"
+  # An interrupted run still puts the machine back; a failed return fails the run, whatever the command did.
+  trap 'say "interrupted: back to the machine'"'"'s own stack"; "$0" "${home[@]}"; exit 130' INT TERM
+  status=0
+  "$@" || status=$?
+  trap - INT TERM
+  say "back to the machine's own stack"
+  "$0" "${home[@]}"
+  exit "$status"
+fi
 
 if [ "${1:-}" = revert ]; then
   # Packages from backports go back to the version recorded before the switch; those the switch brought in

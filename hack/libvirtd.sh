@@ -34,6 +34,13 @@ stop() {
   else
     $SUDO pkill -x libvirtd || true
     $SUDO pkill -x virtlogd || true
+    # Gone before returning: a start right after would find the exiting daemon and start none.
+    for _ in $(seq 1 30); do
+      pgrep -x 'libvirtd|virtlogd' >/dev/null || return 0
+      sleep 1
+    done
+    echo "libvirtd or virtlogd still running 30 s after SIGTERM" >&2
+    return 1
   fi
 }
 

@@ -22,6 +22,22 @@ PREFIX = os.environ.get('NK_IT_PREFIX', 'nk-it-')
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _dotted(number):
+    return '%d.%d.%d' % (number // 1000000, number // 1000 % 1000, number % 1000)
+
+
+def pytest_report_header(config):
+    """The stack under test, at the top of the tier's output: CI runs this tier on both (docs/stacks.md)."""
+    try:
+        conn = libvirt.open(URI)
+    except libvirt.libvirtError as exc:
+        return 'stack: no libvirtd at %s (%s)' % (URI, exc)
+    try:
+        return 'stack: libvirtd %s, QEMU %s (%s)' % (_dotted(conn.getLibVersion()), _dotted(conn.getVersion()), URI)
+    finally:
+        conn.close()
+
+
 class _System:
     """The connection to qemu:///system, opened again when libvirtd was restarted (test_faults does)."""
 
