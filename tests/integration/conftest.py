@@ -13,6 +13,8 @@ import tempfile
 import pytest
 from lxml import etree
 
+from ansible_collections.nestedkvm.stack.plugins.module_utils._host_info import format_version
+
 libvirt = pytest.importorskip('libvirt')
 
 URI = 'qemu:///system'
@@ -22,10 +24,6 @@ PREFIX = os.environ.get('NK_IT_PREFIX', 'nk-it-')
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _dotted(number):
-    return '%d.%d.%d' % (number // 1000000, number // 1000 % 1000, number % 1000)
-
-
 def pytest_report_header(config):
     """The stack under test, at the top of the tier's output: CI runs this tier on both (docs/stacks.md)."""
     try:
@@ -33,7 +31,7 @@ def pytest_report_header(config):
     except libvirt.libvirtError as exc:
         return 'stack: no libvirtd at %s (%s)' % (URI, exc)
     try:
-        return 'stack: libvirtd %s, QEMU %s (%s)' % (_dotted(conn.getLibVersion()), _dotted(conn.getVersion()), URI)
+        return 'stack: libvirtd %s, QEMU %s (%s)' % (format_version(conn.getLibVersion()), format_version(conn.getVersion()), URI)
     finally:
         conn.close()
 
