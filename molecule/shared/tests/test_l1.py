@@ -15,6 +15,15 @@ def test_the_vendor_module_has_nesting_on_now_and_after_reboot(host):
     assert host.file('/etc/modprobe.d/nestedkvm-%s.conf' % module).contains('nested=1')
 
 
+def test_an_emulated_l1_holds_one_kvm_vm_from_boot(host):
+    """l0_host_hold_kvm: auto holds where the CPU is emulated (docs/known-issues.md), and only there."""
+    facts = host.ansible('nestedkvm.stack.kvm_host_info', check=False, become=True)['kvm_host']
+    active = host.run('systemctl is-active nestedkvm-kvm-hold.service').stdout.strip()
+    assert active == ('active' if facts['cpu_emulated'] else 'inactive'), facts
+    holding = [user for user in facts['kvm_users'] if user['comm'] == 'nestedkvm-hold']
+    assert len(holding) == (1 if facts['cpu_emulated'] else 0), facts['kvm_users']
+
+
 def test_libvirt_offers_kvm(host, as_root):
     with as_root():
         assert '<domain>kvm</domain>' in host.check_output('virsh -c qemu:///system domcapabilities --virttype kvm')
