@@ -16,7 +16,8 @@ site.yml (plus the variant's settings). It is not part of `make test`. Results g
 "soak" (one entry per variant), beside `make bench`'s figures, after every boot: a soak cut short keeps what it saw,
 with "finished": false.
 
-  python bench/soak.py --boots 30 --l1-boots 3 [--variant NAME --extra-vars k=v ... --l1-kvm-amd 'vgif=0 avic=0']
+  python bench/soak.py --boots 30 --l1-boots 3 [--l2-boots-per-l1 2 --variant NAME --extra-vars k=v ...
+                       --l1-kvm-amd 'vgif=0 avic=0']
 """
 
 import argparse
@@ -97,7 +98,7 @@ class Soak:
     def __init__(self, variant, save=None):
         self.variant = variant
         self.save = save or (lambda soak: None)  # called after every boot, so a soak cut short keeps what it saw
-        self.boots = []  # {'level', 'outcome', 'seconds', 'evidence'}
+        self.boots = []  # {'level', 'outcome', 'seconds', 'load', 'evidence'}, and for L2 'l1_boot', 'in_l1'
         self.l0 = libvirt.open(L0_URI)
 
     def l1_status(self):
@@ -119,9 +120,16 @@ class Soak:
     def record(self, level, outcome, seconds, evidence=''):
         # The L0's load when the boot ended: boot times here are only comparable at a similar load.
         load = round(os.getloadavg()[1], 1)
-        self.boots.append(dict(level=level, outcome=outcome, seconds=round(seconds, 1), load=load, evidence=evidence))
+        boot = dict(level=level, outcome=outcome, seconds=round(seconds, 1), load=load, evidence=evidence)
+        # Which L1 an L2 boot ran in, and the how-manieth of that L1 it was: the L2 hangs seen were second boots.
+        l1_boots = sum(1 for earlier in self.boots if earlier['level'] == 'L1')
+        if level == 'L2':
+            boot.update(l1_boot=l1_boots, in_l1=1 + sum(1 for earlier in self.boots if earlier.get('l1_boot') == l1_boots))
+        self.boots.append(boot)
+        where = (' (L1 boot %d, its L2 boot %d)' % (boot['l1_boot'], boot['in_l1'])) if level == 'L2' else ''
         shown = ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''
-        print('%s boot %d: %s after %.0f s (load %.1f)%s' % (level, len(self.boots), outcome, seconds, load, shown),
+        print('%s boot %d%s: %s after %.0f s (load %.1f)%s'
+              % (level, sum(1 for each in self.boots if each['level'] == level), where, outcome, seconds, load, shown),
               flush=True)
         self.save(self)
 
@@ -210,7 +218,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', 1)[0])
     parser.add_argument('--boots', type=int, default=30, help='L2 boots inside one L1')
     parser.add_argument('--l1-boots', type=int, default=3,
-                        help='fresh L1 starts: one before the L2 boots, the others after, each followed by an L2 boot')
+                        help='fresh L1 starts: one before the L2 boots, the others after, each followed by L2 boots')
+    parser.add_argument('--l2-boots-per-l1', type=int, default=1,
+                        help='L2 boots in each of the fresh L1s after the first (2: the second boot in a fresh L1, '
+                             'where the L2 hangs were seen)')
     parser.add_argument('--variant', default='default', help='name of what is measured, for the results')
     parser.add_argument('--extra-vars', '-e', action='append', default=[], help='for site.yml, e.g. l1_hypervisor_vcpus=1')
     parser.add_argument('--l1-kvm-amd', default='', help="kvm_amd parameters to load in the L1, e.g. 'vgif=0 avic=0'")
@@ -226,7 +237,8 @@ def main():
         result = soak.summary()
         result.update(seconds=round(time.monotonic() - started), kvm_amd=options.l1_kvm_amd,
                       extra_vars=options.extra_vars, date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-                      finished=finished, asked=dict(boots=options.boots, l1_boots=options.l1_boots))
+                      finished=finished,
+                      asked=dict(boots=options.boots, l1_boots=options.l1_boots, l2_boots_per_l1=options.l2_boots_per_l1))
         try:
             with open(options.results) as handle:
                 results = json.load(handle)
@@ -249,7 +261,9 @@ def main():
             sys.exit('soak: the L1 does not come back; stopping after %d L2 boots' % (number + 1))
     for _number in range(options.l1_boots - 1):
         if soak.boot_l1():
-            soak.boot_l2()
+            for _boot in range(options.l2_boots_per_l1):
+                if not soak.boot_l2():
+                    break
     if options.l1_kvm_amd:
         set_kvm_amd('')
     result = save(soak, finished=True)
