@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,8 @@ L0_URI = 'qemu:///system'
 L1, L2 = 'lab-l1', 'lab-l2'
 L1_PORT, L2_PORT = 2222, 2223
 LAB = os.environ.get('NESTEDKVM_LAB_DIR', os.path.join(ROOT, '.work'))
+L1_SERIAL_LOG = '/var/log/libvirt/qemu/%s-serial.log' % L1  # as the l1_hypervisor role writes it (size-capped)
+L1_FAULTS = ('l1_panic', 'l1_hang', 'qemu_crash')
 L2_BOUND = 300  # seconds for an L2 to answer, as l2_guests_boot_timeout
 L1_BOUND = 600  # as l1_hypervisor_boot_timeout
 # Seconds without an answer from the L1 before it counts as wedged. Measured here: under load an L1 whose L2 boots
@@ -120,6 +123,12 @@ class Soak:
     def record(self, level, outcome, seconds, evidence=''):
         # The L0's load when the boot ended: boot times here are only comparable at a similar load.
         load = round(os.getloadavg()[1], 1)
+        if outcome in L1_FAULTS and os.path.exists(L1_SERIAL_LOG):
+            # The whole console, before the L1's next start truncates it: the evidence keeps only its last lines.
+            kept = os.path.join(LAB, 'soak', '%s-boot%d-%s-serial.log' % (self.variant, len(self.boots) + 1, L1))
+            os.makedirs(os.path.dirname(kept), exist_ok=True)
+            shutil.copyfile(L1_SERIAL_LOG, kept)
+            evidence += '\nThe L1\'s whole serial console: %s' % kept
         boot = dict(level=level, outcome=outcome, seconds=round(seconds, 1), load=load, evidence=evidence)
         # Which L1 an L2 boot ran in, and the how-manieth of that L1 it was: the L2 hangs seen were second boots.
         l1_boots = sum(1 for earlier in self.boots if earlier['level'] == 'L1')
