@@ -36,7 +36,8 @@ stop() {
     $SUDO pkill -x virtlogd || true
     # Gone before returning: a start right after would find the exiting daemon and start none.
     for _ in $(seq 1 30); do
-      pgrep -x 'libvirtd|virtlogd' >/dev/null || return 0
+      # one name per pgrep: procps matches nothing (and only warns) for a pattern over 15 characters
+      pgrep -x libvirtd >/dev/null || pgrep -x virtlogd >/dev/null || return 0
       sleep 1
     done
     echo "libvirtd or virtlogd still running 30 s after SIGTERM" >&2
