@@ -123,22 +123,23 @@ class Soak:
     def record(self, level, outcome, seconds, evidence=''):
         # The L0's load when the boot ended: boot times here are only comparable at a similar load.
         load = round(os.getloadavg()[1], 1)
+        number = 1 + sum(1 for earlier in self.boots if earlier['level'] == level)  # per level, as printed
         if outcome in L1_FAULTS and os.path.exists(L1_SERIAL_LOG):
             # The whole console, before the L1's next start truncates it: the evidence keeps only its last lines.
-            kept = os.path.join(LAB, 'soak', '%s-boot%d-%s-serial.log' % (self.variant, len(self.boots) + 1, L1))
+            kept = os.path.join(LAB, 'soak', '%s-%s-boot%d-%s-serial.log' % (self.variant, level, number, L1))
             os.makedirs(os.path.dirname(kept), exist_ok=True)
             shutil.copyfile(L1_SERIAL_LOG, kept)
-            evidence += '\nThe L1\'s whole serial console: %s' % kept
+            evidence = '\n'.join(filter(None, (evidence, "The L1's whole serial console: %s" % kept)))
         boot = dict(level=level, outcome=outcome, seconds=round(seconds, 1), load=load, evidence=evidence)
-        # Which L1 an L2 boot ran in, and the how-manieth of that L1 it was: the L2 hangs seen were second boots.
-        l1_boots = sum(1 for earlier in self.boots if earlier['level'] == 'L1')
+        where = ''
         if level == 'L2':
-            boot.update(l1_boot=l1_boots, in_l1=1 + sum(1 for earlier in self.boots if earlier.get('l1_boot') == l1_boots))
+            # Which L1 it ran in, and the how-manieth L2 boot of that L1 it was.
+            l1_boot = sum(1 for earlier in self.boots if earlier['level'] == 'L1')
+            boot.update(l1_boot=l1_boot, in_l1=1 + sum(1 for earlier in self.boots if earlier.get('l1_boot') == l1_boot))
+            where = ' (L1 boot %d, its L2 boot %d)' % (boot['l1_boot'], boot['in_l1'])
         self.boots.append(boot)
-        where = (' (L1 boot %d, its L2 boot %d)' % (boot['l1_boot'], boot['in_l1'])) if level == 'L2' else ''
         shown = ('\n    ' + evidence.replace('\n', '\n    ')) if evidence else ''
-        print('%s boot %d%s: %s after %.0f s (load %.1f)%s'
-              % (level, sum(1 for each in self.boots if each['level'] == level), where, outcome, seconds, load, shown),
+        print('%s boot %d%s: %s after %.0f s (load %.1f)%s' % (level, number, where, outcome, seconds, load, shown),
               flush=True)
         self.save(self)
 
